@@ -1,0 +1,101 @@
+import type { NackOptions, RawDelivery, Settlement } from './contract.js';
+import { AlreadySettledError, ConfigError } from './errors.js';
+import type { Headers } from './headers.js';
+
+/** The fields of a delivery that a transport fills in. */
+export interface DeliveryInit {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: Headers;
+  readonly deliveryCount: number;
+}
+
+/** Carries out a settlement on the transport; resolves once it is recorded. */
+export type SettleFn = (settlement: Settlement) => Promise<void>;
+
+/**
+ * Turns `nack` options into a settlement, rejecting impossible combinations with a `ConfigError`
+ * naming the option.
+ */
+export function settlementFromNack(options: NackOptions | undefined): Settlement {
+  const requeue = options?.requeue ?? true;
+  if (typeof requeue !== 'boolean')
+    throw new ConfigError('requeue', `must be a boolean, got ${String(requeue)}`);
+  if (requeue) {
+    const delayMs = options?.delayMs ?? 0;
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new ConfigError('delayMs', `must be a finite number >= 0, got ${String(delayMs)}`);
+    }
+    return { kind: 'requeue', delayMs: Math.floor(delayMs) };
+  }
+  if (options?.delayMs !== undefined) {
+    throw new ConfigError('delayMs', 'only applies with requeue: true');
+  }
+  return { kind: 'dead-letter', reason: options?.reason ?? 'rejected' };
+}
+
+/**
+ * A delivery whose settlement is guarded: the first `ack`/`nack` is passed to the transport, a
+ * second one rejects with `AlreadySettledError`. If the transport fails to record a settlement,
+ * the delivery counts as unsettled again, so the caller may retry.
+ *
+ * Transports build their deliveries with this class (or `createDelivery`) so that every transport
+ * shares the same settlement rules.
+ */
+export class GuardedDelivery implements RawDelivery {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: Headers;
+  readonly deliveryCount: number;
+  #settledAs: Settlement['kind'] | undefined;
+  readonly #settle: SettleFn;
+
+  constructor(init: DeliveryInit, settle: SettleFn) {
+    this.id = init.id;
+    this.subject = init.subject;
+    this.payload = init.payload;
+    this.headers = init.headers;
+    this.deliveryCount = init.deliveryCount;
+    this.#settle = settle;
+  }
+
+  get redelivered(): boolean {
+    return this.deliveryCount > 1;
+  }
+
+  get settled(): boolean {
+    return this.#settledAs !== undefined;
+  }
+
+  ack(): Promise<void> {
+    return this.#apply({ kind: 'ack' });
+  }
+
+  nack(options?: NackOptions): Promise<void> {
+    let settlement: Settlement;
+    try {
+      settlement = settlementFromNack(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#apply(settlement);
+  }
+
+  async #apply(settlement: Settlement): Promise<void> {
+    if (this.#settledAs !== undefined) throw new AlreadySettledError(this.id, this.#settledAs);
+    this.#settledAs = settlement.kind;
+    try {
+      await this.#settle(settlement);
+    } catch (error) {
+      this.#settledAs = undefined;
+      throw error;
+    }
+  }
+}
+
+/** Builds a guarded delivery (see `GuardedDelivery`). */
+export function createDelivery(init: DeliveryInit, settle: SettleFn): RawDelivery {
+  return new GuardedDelivery(init, settle);
+}

@@ -1,0 +1,72 @@
+export { AsyncQueue } from './async-queue.js';
+export {
+  type BatchItem,
+  Broker,
+  type BrokerOptions,
+  type ConsumeOptions,
+  DEFAULT_BROKER_OPTIONS,
+  DEFAULT_HANDLER_OPTIONS,
+  type Handler,
+  type HandlerOptions,
+  type HandlerSubscription,
+  type PublishOptions,
+} from './broker.js';
+export { BUILTIN_CODECS, type Codec, CodecRegistry, jsonCodec, msgpackCodec, rawCodec } from './codec.js';
+export type {
+  Capabilities,
+  Delivery,
+  NackOptions,
+  Ordering,
+  OutgoingMessage,
+  Publisher,
+  PublishResult,
+  RawDelivery,
+  ReadOptions,
+  Settlement,
+  StartPosition,
+  StoredMessage,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+} from './contract.js';
+export {
+  createDelivery,
+  type DeliveryInit,
+  GuardedDelivery,
+  type SettleFn,
+  settlementFromNack,
+} from './delivery.js';
+export {
+  AlreadySettledError,
+  ClosedError,
+  ConfigError,
+  DecodeError,
+  EncodeError,
+  ErrorCode,
+  isRelaybusError,
+  Reject,
+  RelaybusError,
+  TimeoutError,
+  TransportError,
+  UnsupportedError,
+} from './errors.js';
+export { Header, type Headers, RESERVED_HEADER_PREFIX } from './headers.js';
+export { newConsumerName, newMessageId } from './id.js';
+export { defaultLogger, type LogFn, type Logger, silentLogger } from './logger.js';
+export {
+  checkInteger,
+  checkName,
+  checkNumber,
+  checkOneOf,
+  checkSubject,
+  describe as describeValue,
+  MAX_SUBJECT_LENGTH,
+  rejectUnknownOptions,
+} from './options.js';
+export {
+  type Backoff,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from './retry.js';
