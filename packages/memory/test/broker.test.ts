@@ -1,0 +1,123 @@
+import { Broker, type Delivery, jsonCodec, silentLogger } from '@relaybus/core';
+import { describe, expect, it } from 'vitest';
+import { MemoryTransport } from '../src/index.js';
+
+async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const subject = () => `broker-${Math.random().toString(36).slice(2)}`;
+
+describe('Broker on the memory transport', () => {
+  it('never runs more handlers at once than its concurrency', async () => {
+    const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
+    const s = subject();
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    await broker.subscribe(
+      s,
+      async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        running--;
+        done++;
+      },
+      { concurrency: 3 },
+    );
+    await broker.publishMany(
+      s,
+      Array.from({ length: 30 }, (_, i) => ({ body: i })),
+    );
+    await until(() => done === 30);
+    expect(peak).toBe(3);
+    await broker.stop();
+  });
+
+  it('leaves a delivery the handler settled itself alone', async () => {
+    const transport = new MemoryTransport();
+    const broker = new Broker({ transport, logger: silentLogger });
+    const s = subject();
+    let handled = 0;
+    await broker.subscribe(s, async (_body, delivery) => {
+      handled++;
+      await delivery.nack({ requeue: false, reason: 'handled by hand' });
+    });
+    await broker.publish(s, 'x');
+    let letters = await transport.deadLetters(s);
+    const deadline = Date.now() + 5_000;
+    while (letters.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      letters = await transport.deadLetters(s);
+    }
+    expect(handled).toBe(1);
+    expect(letters[0]?.headers['x-relaybus-dead-letter-reason']).toBe('handled by hand');
+    await broker.stop();
+  });
+
+  it('stop() waits for a running handler and acks it', async () => {
+    const store = new MemoryTransport();
+    const broker = new Broker({ transport: store, logger: silentLogger });
+    const s = subject();
+    let finished = false;
+    let started = false;
+    let seen: Delivery | undefined;
+    await broker.subscribe(s, async (_b, delivery) => {
+      started = true;
+      seen = delivery;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      finished = true;
+    });
+    await broker.publish(s, 1);
+    await until(() => started);
+    await broker.stop({ deadlineMs: 2_000 });
+    expect(finished).toBe(true);
+    expect(seen?.settled).toBe(true);
+  });
+
+  it('stop() gives up at the deadline and leaves the delivery unsettled for redelivery', async () => {
+    const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
+    const s = subject();
+    let seen: Delivery | undefined;
+    let release: () => void = () => {};
+    await broker.subscribe(s, async (_b, delivery) => {
+      seen = delivery;
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await broker.publish(s, 1);
+    await until(() => seen !== undefined);
+    const began = Date.now();
+    await broker.stop({ deadlineMs: 100 });
+    expect(Date.now() - began).toBeLessThan(1_000);
+    expect(seen?.settled).toBe(false);
+    release();
+  });
+
+  it('rejects publish after stop with RELAYBUS_CLOSED', async () => {
+    const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
+    await broker.stop();
+    await expect(broker.publish('s', 1)).rejects.toMatchObject({ code: 'RELAYBUS_CLOSED' });
+  });
+
+  it('decodes a JSON message for a consumer whose broker publishes msgpack', async () => {
+    const transport = new MemoryTransport();
+    const producer = new Broker({ transport, codec: jsonCodec, logger: silentLogger });
+    const consumer = new Broker({ transport, logger: silentLogger });
+    const s = subject();
+    const bodies: unknown[] = [];
+    await consumer.subscribe(s, (body) => {
+      bodies.push(body);
+    });
+    await producer.publish(s, { hello: 'wörld' });
+    await until(() => bodies.length === 1);
+    expect(bodies).toEqual([{ hello: 'wörld' }]);
+    await consumer.stop();
+  });
+});
