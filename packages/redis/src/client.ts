@@ -10,6 +10,7 @@ type CredentialProvider = () => Promise<RedisCredentials>;
 interface ClientInternals {
   setStatus(status: string): void;
   flushQueue(error: Error): void;
+  condition?: { select: number; auth?: unknown; subscriber: boolean };
 }
 
 const CLOSED_MESSAGE = 'Connection is closed.';
@@ -69,6 +70,10 @@ class CredentialedRedis extends Redis {
   }
 
   override connect(): Promise<void> {
+    // iovalkey sets `condition` synchronously in connect() and commands queued while we await the
+    // provider read it; give them the one super.connect() will set (minus auth, set there too).
+    const internals = this as unknown as ClientInternals;
+    internals.condition ??= { select: this.options.db ?? 0, subscriber: false };
     this.#pending ??= this.#connect().finally(() => {
       this.#pending = undefined;
     });
@@ -159,8 +164,11 @@ class CredentialedCluster extends Cluster {
   }
 }
 
-/** A close requested while no socket existed leaves iovalkey waiting; finish it as it would. */
-function finishClose(client: Redis | Cluster): void {
+/**
+ * A close requested while no socket exists (waiting to reconnect, or fetching credentials) leaves
+ * iovalkey in that state forever; finish it as iovalkey would: fail queued commands, status 'end'.
+ */
+export function finishClose(client: Redis | Cluster): void {
   if (client.status === 'end') return;
   const internals = client as unknown as ClientInternals;
   internals.flushQueue(new Error(CLOSED_MESSAGE));

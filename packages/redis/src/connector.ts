@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, ConfigError, defaultLogger, describeValue, type Logger } from '@relaybus/core';
 import { Cluster } from 'iovalkey';
-import { createClient, type RedisClient } from './client.js';
+import { createClient, finishClose, type RedisClient } from './client.js';
 import { KeySpace } from './keys.js';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -54,6 +54,20 @@ interface Tracked {
 }
 
 const QUIT_TIMEOUT_MS = 2_000;
+const END_TIMEOUT_MS = 2_000;
+
+/** Resolves once `client` emits 'end', or after `timeoutMs` (a socket that never closes). */
+function waitForEnd(client: RedisClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      client.off('end', done);
+      resolve();
+    }
+    client.once('end', done);
+  });
+}
 
 function checkRole(role: unknown): string {
   if (typeof role !== 'string' || !/^[A-Za-z0-9._:@-]{1,64}$/.test(role)) {
@@ -173,6 +187,8 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
       }
     }
     client.disconnect();
+    if (client.status === 'reconnecting' || client.status === 'wait') finishClose(client);
+    else if (client.status !== 'end') await waitForEnd(client, END_TIMEOUT_MS);
     this.#setStatus(tracked, 'closed');
     this.#all.delete(tracked);
   }
