@@ -34,7 +34,10 @@ export interface RedisConnectionOptions {
    * Default `redis://127.0.0.1:6379`. Not combinable with `cluster` or `sentinel`.
    */
   url?: string;
-  /** Cluster seed nodes (`"host:port"`, `"redis://host:port"`, `"rediss://…"` or `{ host, port }`). */
+  /**
+   * Cluster seed nodes (`"host:port"`, `"redis://[user:pass@]host:port"`, `"rediss://…"` or
+   * `{ host, port }`); credentials in node URLs apply to every node (they must agree).
+   */
   cluster?: { nodes: Array<string | HostPort> };
   /** Sentinels and the monitored master `name`; `password` authenticates to the sentinels. */
   sentinel?: { sentinels: HostPort[]; name: string; password?: string };
@@ -235,7 +238,14 @@ function resolveTls(option: string, value: unknown): RedisTlsOptions {
   return Object.freeze(out);
 }
 
-function resolveClusterNodes(option: string, value: unknown): { nodes: HostPort[]; tls: boolean } {
+interface ClusterSeeds {
+  nodes: HostPort[];
+  tls: boolean;
+  username: string | undefined;
+  password: string | undefined;
+}
+
+function resolveClusterNodes(option: string, value: unknown): ClusterSeeds {
   const cluster = checkObject(option, value);
   rejectUnknownOptions(option, cluster, ['nodes']);
   const nodes = cluster.nodes;
@@ -246,12 +256,25 @@ function resolveClusterNodes(option: string, value: unknown): { nodes: HostPort[
     );
   }
   let tls = false;
+  let credentials: { from: string; username: string | undefined; password: string | undefined } | undefined;
   const resolved = nodes.map((node: unknown, index): HostPort => {
     const name = `${option}.nodes[${index}]`;
     if (typeof node === 'string') {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(node)) {
         const parsed = parseRedisUrl(name, node, false);
         tls ||= parsed.tls;
+        if (parsed.username !== undefined || parsed.password !== undefined) {
+          if (
+            credentials &&
+            (credentials.username !== parsed.username || credentials.password !== parsed.password)
+          ) {
+            throw new ConfigError(
+              name,
+              `has other credentials than ${credentials.from}; all nodes share one user`,
+            );
+          }
+          credentials ??= { from: name, username: parsed.username, password: parsed.password };
+        }
         return { host: parsed.host, port: parsed.port };
       }
       const match = /^(.+):(\d+)$/.exec(node);
@@ -264,7 +287,7 @@ function resolveClusterNodes(option: string, value: unknown): { nodes: HostPort[
     }
     return checkHostPort(name, node);
   });
-  return { nodes: resolved, tls };
+  return { nodes: resolved, tls, username: credentials?.username, password: credentials?.password };
 }
 
 /**
@@ -310,6 +333,8 @@ export function resolveRedisOptions(
     const resolved = resolveClusterNodes(name('cluster'), input.cluster);
     clusterNodes = resolved.nodes;
     tlsFromUrl = resolved.tls;
+    username = resolved.username;
+    password = resolved.password;
     target = `cluster(${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')})`;
   } else if (has('sentinel')) {
     mode = 'sentinel';

@@ -1,31 +1,38 @@
 import { silentLogger } from '@relaybus/core';
-import { hashSlot, loadScript, RedisConnector, resolveRedisOptions, runScript } from '@relaybus/redis';
+import {
+  hashSlot,
+  loadScript,
+  type RedisConnectionOptions,
+  RedisConnector,
+  resolveRedisOptions,
+  runScript,
+} from '@relaybus/redis';
 import { type RedisCluster, randomSubject, startRedisCluster, until } from '@relaybus/testing';
 import { Cluster, Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+// The cluster requires a password, which the last test rotates.
+let password = 'cluster-pw-1';
 let cluster: RedisCluster;
 const connectors: RedisConnector[] = [];
 beforeAll(async () => {
-  cluster = await startRedisCluster();
+  cluster = await startRedisCluster({ password });
 });
 afterAll(async () => {
   await Promise.all(connectors.map((c) => c.close()));
   await cluster?.stop();
 });
 
-function connector(extra: { credentials?: () => Promise<{ password: string }> } = {}): RedisConnector {
-  const made = new RedisConnector(
-    resolveRedisOptions({ cluster: { nodes: cluster.urls }, ...extra }),
-    silentLogger,
-  );
+function connector(options: RedisConnectionOptions = { password }): RedisConnector {
+  const nodes = cluster.nodes.map(({ host, port }) => `${host}:${port}`);
+  const made = new RedisConnector(resolveRedisOptions({ cluster: { nodes }, ...options }), silentLogger);
   connectors.push(made);
   return made;
 }
 
 async function onNode<T>(index: number, run: (client: Redis) => Promise<T>): Promise<T> {
   const node = cluster.nodes[index]!;
-  const client = new Redis({ host: node.host, port: node.port, retryStrategy: () => null });
+  const client = new Redis({ host: node.host, port: node.port, password, retryStrategy: () => null });
   client.on('error', () => {});
   try {
     return await run(client);
@@ -45,6 +52,14 @@ describe('RedisConnector on a Cluster', () => {
     const counts = await Promise.all([0, 1, 2].map((i) => onNode(i, (c) => c.dbsize())));
     for (const count of counts) expect(count).toBeGreaterThan(0);
     await until(() => made.health().status === 'ready');
+  });
+
+  it('connects with the credentials carried by seed node urls', async () => {
+    const made = new RedisConnector(resolveRedisOptions({ cluster: { nodes: cluster.urls } }), silentLogger);
+    connectors.push(made);
+    const key = made.keys.stream(randomSubject('url'));
+    await made.client('publisher').set(key, '1');
+    expect(await made.client('publisher').get(key)).toBe('1');
   });
 
   it('agrees with CLUSTER KEYSLOT on every key it builds', async () => {
@@ -88,16 +103,40 @@ describe('RedisConnector on a Cluster', () => {
     );
   });
 
-  it('asks the credentials provider before connecting to the cluster', async () => {
+  it('asks the credentials provider again when the cluster connection is lost', async () => {
     let calls = 0;
     const made = connector({
       credentials: async () => {
         calls++;
-        return { password: '' };
+        return { password };
       },
     });
-    // The nodes have no password: an empty one means "no AUTH" to iovalkey.
-    await made.client('publisher').set(made.keys.stream(randomSubject('auth')), '1');
-    expect(calls).toBeGreaterThanOrEqual(1);
+    const seen: string[] = [];
+    made.on('status', (status) => seen.push(status));
+    const client = made.client('publisher');
+    const key = made.keys.stream(randomSubject('rotate'));
+    await client.set(key, '1');
+    expect(calls).toBe(1);
+
+    // Rotate the password on every node, then drop every client connection.
+    const next = 'cluster-pw-2';
+    await Promise.all(
+      [0, 1, 2].map((i) =>
+        onNode(i, async (c) => {
+          await c.config('SET', 'requirepass', next);
+          await c.config('SET', 'masterauth', next);
+        }),
+      ),
+    );
+    password = next;
+    await Promise.all([0, 1, 2].map((i) => onNode(i, (c) => c.client('KILL', 'TYPE', 'normal'))));
+
+    await until(
+      async () => (await client.get(key).catch(() => null)) === '1',
+      15_000,
+      'a read after the rotation',
+    );
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(seen).toContain('ready');
   });
 });

@@ -71,6 +71,13 @@ describe('resolveRedisOptions defaults', () => {
     expect(resolveRedisOptions({ cluster: { nodes: ['rediss://h:7000'] } }).tls).toEqual({});
   });
 
+  it('takes cluster credentials from node urls', () => {
+    const resolved = resolveRedisOptions({
+      cluster: { nodes: ['redis://u:p@h:1', 'h:2', 'redis://u:p@h:3'] },
+    });
+    expect(resolved).toMatchObject({ username: 'u', password: 'p' });
+  });
+
   it('accepts sentinel settings', () => {
     const resolved = resolveRedisOptions({
       sentinel: { sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', password: 'sp' },

@@ -9,13 +9,15 @@ import { delay, until } from './until.js';
 export interface RedisClusterOptions {
   /** Number of primaries (no replicas), at least 3. Default 3. */
   primaries?: number;
+  /** Require this password on every node (`requirepass`); `urls` then carry it. */
+  password?: string;
 }
 
 /** A Redis Cluster for tests: `primaries` primaries, no replicas, all 16 384 slots covered. */
 export interface RedisCluster {
   /** Every node, in start order (node i owns the i-th slot range). */
   readonly nodes: ReadonlyArray<{ host: string; port: number }>;
-  /** `redis://host:port` of every node; pass them (or `nodes`) as Cluster seed nodes. */
+  /** `redis://[:password@]host:port` of every node; pass them (or `nodes`) as Cluster seed nodes. */
   readonly urls: string[];
   /** SIGTERMs node `index` and resolves once it has exited (its data dir is kept). */
   stopNode(index: number): Promise<void>;
@@ -40,8 +42,8 @@ interface Node {
 }
 
 /** Reads CLUSTER INFO of one node as a field map. */
-async function clusterInfo(host: string, port: number): Promise<Map<string, string>> {
-  const text = String(await sendCommand(host, port, ['CLUSTER', 'INFO']));
+async function clusterInfo(host: string, port: number, password?: string): Promise<Map<string, string>> {
+  const text = String(await sendCommand(host, port, ['CLUSTER', 'INFO'], { password }));
   const fields = new Map<string, string>();
   for (const line of text.split('\r\n')) {
     const colon = line.indexOf(':');
@@ -50,12 +52,17 @@ async function clusterInfo(host: string, port: number): Promise<Map<string, stri
   return fields;
 }
 
-async function nodeHealthy(host: string, port: number, expectedNodes: number): Promise<boolean> {
-  const info = await clusterInfo(host, port);
+async function nodeHealthy(
+  host: string,
+  port: number,
+  expectedNodes: number,
+  password?: string,
+): Promise<boolean> {
+  const info = await clusterInfo(host, port, password);
   return info.get('cluster_state') === 'ok' && Number(info.get('cluster_known_nodes')) === expectedNodes;
 }
 
-async function startNodeProcess(binary: string, extra: readonly string[]): Promise<Node> {
+async function startNodeProcess(binary: string, password: string | undefined): Promise<Node> {
   let lastError: unknown;
   for (let attempt = 0; attempt < MAX_PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
@@ -63,7 +70,7 @@ async function startNodeProcess(binary: string, extra: readonly string[]): Promi
     if (busPort === port) continue;
     const dir = makeTempDir();
     const args = [
-      ...serverArgs(port, dir, true),
+      ...serverArgs(port, dir, true, password),
       '--cluster-enabled',
       'yes',
       '--cluster-config-file',
@@ -73,10 +80,10 @@ async function startNodeProcess(binary: string, extra: readonly string[]): Promi
       // An explicit bus port: the default (port + 10000) may be taken or out of range.
       '--cluster-port',
       String(busPort),
-      ...extra,
+      ...(password === undefined ? [] : ['--masterauth', password]),
     ];
     try {
-      const proc = await spawnUntilReady(binary, args, dir, port, undefined);
+      const proc = await spawnUntilReady(binary, args, dir, port, password);
       return { host: '127.0.0.1', port, args, dir, proc };
     } catch (error) {
       removeDir(dir);
@@ -87,9 +94,11 @@ async function startNodeProcess(binary: string, extra: readonly string[]): Promi
   throw lastError;
 }
 
-function runCli(cli: string, args: readonly string[]): Promise<string> {
+function runCli(cli: string, args: readonly string[], password: string | undefined): Promise<string> {
+  // The password goes through the environment, not argv, so it stays out of `ps`.
+  const env = password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password };
   return new Promise((resolve, reject) => {
-    execFile(cli, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(cli, args, { timeout: 30_000, env }, (error, stdout, stderr) => {
       if (error) {
         reject(new Error(`${cli} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`.trim()));
       } else {
@@ -105,6 +114,7 @@ class LocalRedisCluster implements RedisCluster {
   constructor(
     private readonly binary: string,
     private readonly members: Node[],
+    private readonly password: string | undefined,
   ) {}
 
   get nodes(): ReadonlyArray<{ host: string; port: number }> {
@@ -112,7 +122,8 @@ class LocalRedisCluster implements RedisCluster {
   }
 
   get urls(): string[] {
-    return this.members.map(({ host, port }) => `redis://${host}:${port}`);
+    const auth = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
+    return this.members.map(({ host, port }) => `redis://${auth}${host}:${port}`);
   }
 
   private member(index: number): Node {
@@ -134,7 +145,7 @@ class LocalRedisCluster implements RedisCluster {
     const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
     for (;;) {
       try {
-        node.proc = await spawnUntilReady(this.binary, node.args, node.dir, node.port, undefined);
+        node.proc = await spawnUntilReady(this.binary, node.args, node.dir, node.port, this.password);
         break;
       } catch (error) {
         if (!(error instanceof ServerStartError && isPortClash(error.log)) || Date.now() > deadline)
@@ -144,7 +155,7 @@ class LocalRedisCluster implements RedisCluster {
     }
     if (this.members.every((member) => member.proc?.isRunning)) {
       await until(
-        () => nodeHealthy(node.host, node.port, this.members.length),
+        () => nodeHealthy(node.host, node.port, this.members.length, this.password),
         Math.max(deadline - Date.now(), 1_000),
         `cluster node ${node.host}:${node.port} to report cluster_state:ok after a restart`,
       );
@@ -226,24 +237,30 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw new Error('Cannot start a Redis Cluster for tests: redis-cli (or valkey-cli) is not on PATH');
   }
   const settled = await Promise.allSettled(
-    Array.from({ length: primaries }, () => startNodeProcess(binary.server, [])),
+    Array.from({ length: primaries }, () => startNodeProcess(binary.server, options.password)),
   );
   const members = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const cluster = new LocalRedisCluster(binary.server, members);
+  const cluster = new LocalRedisCluster(binary.server, members, options.password);
   try {
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    await runCli(binary.cli, [
-      '--cluster',
-      'create',
-      ...members.map((node) => `${node.host}:${node.port}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
+    await runCli(
+      binary.cli,
+      [
+        '--cluster',
+        'create',
+        ...members.map((node) => `${node.host}:${node.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      options.password,
+    );
     await until(
       async () => {
-        const states = await Promise.all(members.map((node) => nodeHealthy(node.host, node.port, primaries)));
+        const states = await Promise.all(
+          members.map((node) => nodeHealthy(node.host, node.port, primaries, options.password)),
+        );
         return states.every(Boolean);
       },
       CLUSTER_READY_TIMEOUT_MS,
