@@ -129,7 +129,7 @@ describe('RedisConnector on a Cluster', () => {
       ),
     );
     password = next;
-    await Promise.all([0, 1, 2].map((i) => onNode(i, (c) => c.client('KILL', 'TYPE', 'normal'))));
+    await Promise.all([0, 1, 2].map((i) => onNode(i, (c) => c.call('CLIENT', 'KILL', 'TYPE', 'normal'))));
 
     await until(
       async () => (await client.get(key).catch(() => null)) === '1',
