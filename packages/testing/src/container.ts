@@ -25,6 +25,7 @@ export const VALKEY_IMAGE = 'valkey/valkey:8';
 
 /** Starts a Valkey container through testcontainers (untested here: no Docker engine in CI). */
 export async function startContainer(options: RedisServerOptions): Promise<RedisServer> {
+  if (options.tls) throw new Error('tls: true needs a local redis-server; the container fallback has no TLS');
   const moduleName = 'testcontainers';
   let module: TestcontainersModule;
   try {

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 
-/** A reply of the few RESP types the harness reads: simple string, error, integer, bulk string. */
-export type SimpleReply = string | number | null | RespError;
+/** A RESP2 reply: simple string, error, integer, bulk string, or an array of replies. */
+export type SimpleReply = string | number | null | RespError | SimpleReply[];
 
 /** An error reply (`-ERR …`) from the server. */
 export class RespError extends Error {
@@ -37,10 +37,21 @@ function parseOne(buffer: Buffer, offset: number): { value: SimpleReply; next: n
       if (buffer.length < start + length + 2) return undefined;
       return { value: buffer.toString('utf8', start, start + length), next: start + length + 2 };
     }
+    case '*': {
+      const count = Number(line);
+      if (count < 0) return { value: null, next: lineEnd + 2 };
+      const items: SimpleReply[] = [];
+      let next = lineEnd + 2;
+      for (let i = 0; i < count; i++) {
+        const item = parseOne(buffer, next);
+        if (!item) return undefined;
+        items.push(item.value);
+        next = item.next;
+      }
+      return { value: items, next };
+    }
     default:
-      throw new Error(
-        `unexpected RESP reply type ${JSON.stringify(type)} (the harness reads only simple replies)`,
-      );
+      throw new Error(`unexpected RESP reply type ${JSON.stringify(type)}`);
   }
 }
 
@@ -98,7 +109,7 @@ export async function sendCommand(
   port: number,
   args: readonly string[],
   options: { password?: string; timeoutMs?: number } = {},
-): Promise<string | number | null> {
+): Promise<Exclude<SimpleReply, RespError>> {
   const replies = await sendCommands(host, port, [args], options);
   const reply = replies[0];
   if (reply instanceof RespError) throw reply;

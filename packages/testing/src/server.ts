@@ -3,6 +3,7 @@ import { startContainer } from './container.js';
 import { freePort } from './ports.js';
 import { findServerBinary, makeTempDir, removeDir, ServerProcess } from './process.js';
 import { answersPing } from './resp.js';
+import { createTestCertificates } from './tls.js';
 import { delay } from './until.js';
 
 /** Options of `startRedis`. */
@@ -16,6 +17,21 @@ export interface RedisServerOptions {
   password?: string;
   /** Extra redis-server arguments, appended last (e.g. `['--maxmemory', '10mb']`). */
   args?: string[];
+  /**
+   * Also listen with TLS on a second port, with a throwaway CA made by the `openssl` CLI; the
+   * server's `tls` then says where and what CA to trust. Client certificates are optional.
+   * Local servers only.
+   */
+  tls?: boolean;
+}
+
+/** Where a server started with `tls: true` listens with TLS. */
+export interface RedisTlsEndpoint {
+  /** `rediss://[:password@]127.0.0.1:<tlsPort>`. */
+  readonly url: string;
+  readonly port: number;
+  /** PEM of the CA that signed the server certificate (valid for `localhost` and `127.0.0.1`). */
+  readonly ca: string;
 }
 
 /** Options of `RedisServer.restart`. */
@@ -32,6 +48,8 @@ export interface RedisServer {
   readonly port: number;
   /** Where it runs: `REDIS_URL` (external), a child process (local) or a Docker container. */
   readonly kind: 'external' | 'local' | 'container';
+  /** The TLS endpoint when started with `tls: true`. */
+  readonly tls?: RedisTlsEndpoint;
   /**
    * Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same
    * port and data dir. Resolves once it answers PING. With `persistence`, every acknowledged write
@@ -125,6 +143,7 @@ class LocalRedisServer implements RedisServer {
     private readonly args: string[],
     private readonly dir: string,
     private readonly password: string | undefined,
+    readonly tls: RedisTlsEndpoint | undefined,
   ) {}
 
   get url(): string {
@@ -178,10 +197,10 @@ class ExternalRedisServer implements RedisServer {
   }
 }
 
-function formatUrl(host: string, port: number, password: string | undefined): string {
+function formatUrl(host: string, port: number, password: string | undefined, scheme = 'redis'): string {
   return password === undefined
-    ? `redis://${host}:${port}`
-    : `redis://:${encodeURIComponent(password)}@${host}:${port}`;
+    ? `${scheme}://${host}:${port}`
+    : `${scheme}://:${encodeURIComponent(password)}@${host}:${port}`;
 }
 
 function redact(url: string): string {
@@ -194,13 +213,33 @@ async function startLocal(binary: string, options: RedisServerOptions): Promise<
   for (let attempt = 0; attempt < MAX_PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     const dir = makeTempDir();
-    const args = [
-      ...serverArgs(port, dir, options.persistence ?? false, options.password),
-      ...(options.args ?? []),
-    ];
+    const args = serverArgs(port, dir, options.persistence ?? false, options.password);
+    let tls: RedisTlsEndpoint | undefined;
     try {
+      if (options.tls) {
+        const tlsPort = await freePort();
+        const certificates = await createTestCertificates(dir);
+        args.push(
+          '--tls-port',
+          String(tlsPort),
+          '--tls-cert-file',
+          certificates.certFile,
+          '--tls-key-file',
+          certificates.keyFile,
+          '--tls-ca-cert-file',
+          certificates.caFile,
+          '--tls-auth-clients',
+          'optional',
+        );
+        tls = {
+          url: formatUrl('127.0.0.1', tlsPort, options.password, 'rediss'),
+          port: tlsPort,
+          ca: certificates.ca,
+        };
+      }
+      args.push(...(options.args ?? []));
       const proc = await spawnUntilReady(binary, args, dir, port, options.password);
-      return new LocalRedisServer(proc, port, binary, args, dir, options.password);
+      return new LocalRedisServer(proc, port, binary, args, dir, options.password, tls);
     } catch (error) {
       removeDir(dir);
       lastError = error;
