@@ -335,6 +335,12 @@ export function resolveRedisOptions(
     tlsFromUrl = resolved.tls;
     username = resolved.username;
     password = resolved.password;
+    if (has('credentials') && (username !== undefined || password !== undefined)) {
+      throw new ConfigError(
+        name('cluster.nodes'),
+        'must not carry a user or password when "credentials" is given',
+      );
+    }
     target = `cluster(${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')})`;
   } else if (has('sentinel')) {
     mode = 'sentinel';
@@ -362,6 +368,9 @@ export function resolveRedisOptions(
   } else {
     const parsed = parseRedisUrl(name('url'), input.url ?? DEFAULT_REDIS_OPTIONS.url, true);
     ({ host, port, db, username, password } = parsed);
+    if (has('credentials') && (username !== undefined || password !== undefined)) {
+      throw new ConfigError(name('url'), 'must not carry a user or password when "credentials" is given');
+    }
     tlsFromUrl = parsed.tls;
     target = `${parsed.tls ? 'rediss' : 'redis'}://${host.includes(':') ? `[${host}]` : host}:${port}/${db}`;
   }

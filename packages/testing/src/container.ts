@@ -1,4 +1,6 @@
+import { answersPing } from './resp.js';
 import type { RedisServer, RedisServerOptions, RestartOptions } from './server.js';
+import { until } from './until.js';
 
 /**
  * The slice of the `testcontainers` API this harness uses. `testcontainers` is an optional peer:
@@ -59,6 +61,11 @@ export async function startContainer(options: RedisServerOptions): Promise<Redis
     async restart(_options?: RestartOptions) {
       // Docker may map a different host port after a restart; read `url` again afterwards.
       await container.restart();
+      await until(
+        () => answersPing(container.getHost(), container.getMappedPort(6379), password),
+        30_000,
+        'the restarted container to answer PING',
+      );
     },
     async stop() {
       if (stopped) return;
