@@ -5,7 +5,11 @@ import { createClient, finishClose, type RedisClient } from './client.js';
 import { KeySpace } from './keys.js';
 import type { ResolvedRedisOptions } from './options.js';
 
-/** Connection state of a client, or of the connector as a whole. */
+/**
+ * Connection state of a client, or of the connector as a whole: `connecting` until the first
+ * ready (retries included), `ready`, `reconnecting` after a ready connection was lost (until it is
+ * ready again), `closed` after close (or when iovalkey gives up).
+ */
 export type ConnectionStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
 /** What a 'status' event carries besides the status. */
@@ -198,7 +202,8 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
     const reconnectingOrConnecting = (): void =>
       this.#setStatus(tracked, tracked.wasReady ? 'reconnecting' : 'connecting');
     client.on('connecting', reconnectingOrConnecting);
-    client.on('reconnecting', () => this.#setStatus(tracked, 'reconnecting'));
+    // Retries before the first 'ready' are still 'connecting': nothing was lost yet.
+    client.on('reconnecting', reconnectingOrConnecting);
     client.on('ready', () => {
       tracked.wasReady = true;
       tracked.errorLogged = false;

@@ -121,21 +121,33 @@ describe('RedisConnector status', () => {
     expect(statuses.lastIndexOf('ready')).toBeGreaterThan(statuses.indexOf('reconnecting'));
   });
 
-  it('records the last connection error in health()', async () => {
-    const made = new RedisConnector(
-      resolveRedisOptions({
-        url: server.url,
-        username: 'nobody',
-        password: 'wrong',
-        maxRetriesPerRequest: 0,
-      }),
-      silentLogger,
-    );
-    connectors.push(made);
+  it('records the last connection error in health() while the server is unreachable', async () => {
+    const spare = await startRedis();
+    const url = spare.url;
+    await spare.stop();
+    const made = connector({ url, maxRetriesPerRequest: 0 });
     made.client('publisher');
     await until(() => made.health().lastError !== undefined, 5_000, 'an error in health()');
-    expect(made.health().lastError).toMatch(/WRONGPASS/);
-    expect(made.health().status).not.toBe('ready');
+    expect(made.health().lastError).toMatch(/ECONNREFUSED/);
+    expect(made.health().status).toBe('connecting');
+  });
+
+  it('never reports ready with a wrong password', async () => {
+    const locked = await startRedis({ password: 'right' });
+    try {
+      const made = connector({
+        url: `redis://127.0.0.1:${locked.port}`,
+        password: 'wrong',
+        maxRetriesPerRequest: 0,
+      });
+      const seen = recordStatuses(made);
+      await expect(made.client('publisher').ping()).rejects.toThrow(/WRONGPASS|NOAUTH/);
+      await until(() => /WRONGPASS/.test(made.health().lastError ?? ''), 5_000, 'WRONGPASS in health()');
+      expect(seen.map(([s]) => s)).not.toContain('ready');
+      await made.close();
+    } finally {
+      await locked.stop();
+    }
   });
 });
 

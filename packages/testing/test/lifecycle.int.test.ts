@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,5 +58,15 @@ describe('server lifecycle', () => {
     expect(await answers(port)).toBe(true);
     child.kill('SIGKILL');
     await until(async () => !(await answers(port)), 5_000, 'the orphaned server to die');
+    // The killed child could not remove its temp dir; do it here rather than in an hour.
+    for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith('relaybus-test-'))) {
+      const dir = join(tmpdir(), name);
+      try {
+        if (readFileSync(join(dir, 'owner.pid'), 'utf8') === String(child.pid))
+          rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // another run's dir, being removed
+      }
+    }
   });
 });
