@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { freePort } from './ports.js';
+import { execFile, execFileSync } from 'node:child_process';
+import { freePort, isPortFree } from './ports.js';
 import { findServerBinary, makeTempDir, removeDir, type ServerProcess } from './process.js';
 import { sendCommand } from './resp.js';
 import { isPortClash, ServerStartError, serverArgs, spawnUntilReady } from './server.js';
@@ -62,12 +62,43 @@ async function nodeHealthy(
   return info.get('cluster_state') === 'ok' && Number(info.get('cluster_known_nodes')) === expectedNodes;
 }
 
+const versionCache = new Map<string, boolean>();
+
+/** Whether the server accepts `cluster-port` (Redis 7+, every Valkey). */
+function supportsClusterPort(binary: string): boolean {
+  let supported = versionCache.get(binary);
+  if (supported === undefined) {
+    try {
+      const version = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 5_000 });
+      const major = Number(/v=(\d+)/.exec(version)?.[1] ?? 0);
+      supported = /valkey/i.test(version) || major >= 7;
+    } catch {
+      supported = false;
+    }
+    versionCache.set(binary, supported);
+  }
+  return supported;
+}
+
+/** A free port and a free cluster bus port (port + 10000 where `cluster-port` is unsupported). */
+async function pickNodePorts(explicitBusPort: boolean): Promise<{ port: number; busArgs: string[] }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (explicitBusPort) {
+      const busPort = await freePort();
+      if (busPort !== port) return { port, busArgs: ['--cluster-port', String(busPort)] };
+    } else if (port + 10_000 <= 65_535 && (await isPortFree(port + 10_000))) {
+      return { port, busArgs: [] };
+    }
+  }
+  throw new Error('could not find a free port pair for a cluster node');
+}
+
 async function startNodeProcess(binary: string, password: string | undefined): Promise<Node> {
   let lastError: unknown;
   for (let attempt = 0; attempt < MAX_PORT_ATTEMPTS; attempt++) {
-    const port = await freePort();
-    const busPort = await freePort();
-    if (busPort === port) continue;
+    // An explicit bus port where possible: the default (port + 10000) may be taken or out of range.
+    const { port, busArgs } = await pickNodePorts(supportsClusterPort(binary));
     const dir = makeTempDir();
     const args = [
       ...serverArgs(port, dir, true, password),
@@ -77,9 +108,7 @@ async function startNodeProcess(binary: string, password: string | undefined): P
       'nodes.conf',
       '--cluster-node-timeout',
       '2000',
-      // An explicit bus port: the default (port + 10000) may be taken or out of range.
-      '--cluster-port',
-      String(busPort),
+      ...busArgs,
       ...(password === undefined ? [] : ['--masterauth', password]),
     ];
     try {

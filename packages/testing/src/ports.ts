@@ -16,3 +16,13 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether a listener could bind 127.0.0.1:`port` just now. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
