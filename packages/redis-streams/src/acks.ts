@@ -1,0 +1,96 @@
+import type { Logger } from '@relaybus/core';
+import type { RedisClient } from '@relaybus/redis';
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface Batch {
+  readonly stream: string;
+  readonly group: string;
+  ids: string[];
+  waiters: Waiter[];
+}
+
+/**
+ * Coalesces acks into batched XACKs: one `XACK stream group id…` per stream and group, sent when
+ * `maxSize` acks wait or after `maxDelayMs` (0: on the next turn of the event loop). Every `ack`
+ * promise resolves once the XACK carrying it was answered, or rejects with its error.
+ */
+export class AckBatcher {
+  readonly #batches = new Map<string, Batch>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  #pending = 0;
+
+  constructor(
+    readonly client: () => RedisClient,
+    readonly maxSize: number,
+    readonly maxDelayMs: number,
+    readonly logger: Logger,
+  ) {}
+
+  /** Resolves once XACK of `id` was answered. */
+  ack(stream: string, group: string, id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const name = `${group}\u0000${stream}`;
+      let batch = this.#batches.get(name);
+      if (batch === undefined) {
+        batch = { stream, group, ids: [], waiters: [] };
+        this.#batches.set(name, batch);
+      }
+      batch.ids.push(id);
+      batch.waiters.push({ resolve, reject });
+      this.#pending++;
+      if (this.#pending >= this.maxSize) this.#flushNow();
+      else this.#schedule();
+    });
+  }
+
+  /** Sends whatever waits and resolves once every XACK sent so far was answered. */
+  async flush(): Promise<void> {
+    this.#flushNow();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer =
+      this.maxDelayMs === 0
+        ? setImmediate(() => this.#flushNow())
+        : setTimeout(() => this.#flushNow(), this.maxDelayMs);
+  }
+
+  #flushNow(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+      this.#timer = undefined;
+    }
+    if (this.#pending === 0) return;
+    const batches = [...this.#batches.values()];
+    this.#batches.clear();
+    this.#pending = 0;
+    let client: RedisClient;
+    try {
+      client = this.client();
+    } catch (error) {
+      for (const batch of batches) for (const waiter of batch.waiters) waiter.reject(error);
+      return;
+    }
+    for (const batch of batches) {
+      const sent = client.xack(batch.stream, batch.group, ...batch.ids).then(
+        () => {
+          for (const waiter of batch.waiters) waiter.resolve();
+        },
+        (error: unknown) => {
+          this.logger.warn({ err: error, stream: batch.stream, count: batch.ids.length }, 'XACK failed');
+          for (const waiter of batch.waiters) waiter.reject(error);
+        },
+      );
+      this.#inFlight.add(sent);
+      void sent.finally(() => this.#inFlight.delete(sent));
+    }
+  }
+}

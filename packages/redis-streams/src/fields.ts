@@ -1,0 +1,174 @@
+import { ConfigError, Header, type Headers, type OutgoingMessage } from '@relaybus/core';
+
+/**
+ * How a message is laid out in a stream entry. Field names are one letter to keep entries small;
+ * the Lua scripts use the same names (scripts/*.lua).
+ *
+ * | field | holds |
+ * | --- | --- |
+ * | `i` | message id (stable across requeued copies) |
+ * | `p` | payload bytes |
+ * | `h` | JSON of the headers, without the ones that have a field of their own; absent when empty |
+ * | `c` | content type (`x-relaybus-content-type`), absent when none |
+ * | `t` | publish time, ms since the epoch |
+ * | `k` | partition / ordering key, absent when none |
+ * | `d` | deliveries before this copy (requeued copies; absent = 0) |
+ * | `r` | dead letters only: reason |
+ * | `s` | dead letters only: original subject |
+ * | `e` | dead letters only: stream entry id of the dead-lettered entry |
+ */
+export const Field = {
+  id: 'i',
+  payload: 'p',
+  headers: 'h',
+  contentType: 'c',
+  publishedAt: 't',
+  key: 'k',
+  deliveries: 'd',
+  reason: 'r',
+  subject: 's',
+  entryId: 'e',
+} as const;
+
+/** Stream entry fields as sent to XADD: name, value, name, value … */
+export type EntryFields = Array<string | Buffer>;
+
+/** Turns an outgoing message into XADD fields. Throws `ConfigError` for a malformed message. */
+export function encodeEntry(message: OutgoingMessage, id: string, publishedAtMs: number): EntryFields {
+  const payload = message?.payload;
+  if (!(payload instanceof Uint8Array)) throw new ConfigError('message.payload', 'must be a Uint8Array');
+  const fields: EntryFields = [
+    Field.id,
+    id,
+    Field.payload,
+    Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+    Field.publishedAt,
+    String(publishedAtMs),
+  ];
+  const headers = message.headers;
+  if (headers !== undefined) {
+    if (typeof headers !== 'object' || headers === null) {
+      throw new ConfigError('message.headers', 'must be an object of string values');
+    }
+    let rest: Headers | undefined;
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (typeof value !== 'string') {
+        throw new ConfigError(`message.headers.${name}`, `must be a string, got ${typeof value}`);
+      }
+      if (name === Header.contentType) {
+        fields.push(Field.contentType, value);
+      } else if (name !== Header.partitionKey) {
+        rest ??= {};
+        rest[name] = value;
+      }
+    }
+    if (rest !== undefined) fields.push(Field.headers, JSON.stringify(rest));
+  }
+  if (message.key !== undefined) {
+    if (typeof message.key !== 'string') throw new ConfigError('message.key', 'must be a string');
+    fields.push(Field.key, message.key);
+  }
+  return fields;
+}
+
+/** A stream entry decoded back into a message. */
+export interface DecodedEntry {
+  readonly id: string;
+  readonly payload: Buffer;
+  readonly headers: Headers;
+  /** Deliveries before this copy (0 for a first publish). */
+  readonly deliveriesBefore: number;
+  /** Dead letters only: the reason. */
+  readonly reason: string | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Decodes the flat field list of a stream entry (as XREADGROUP/XRANGE return it, with Buffers).
+ * Reserved headers are rebuilt from their fields: content type, partition key and, on dead
+ * letters, reason, original subject, original id and delivery count. Unknown fields are ignored.
+ * `fallbackId` is used for entries written by something else than relaybus (no `i` field).
+ */
+export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: string): DecodedEntry {
+  let id: string | undefined;
+  let payload: Buffer = EMPTY;
+  let headers: Headers = {};
+  let contentType: string | undefined;
+  let key: string | undefined;
+  let deliveries = 0;
+  let reason: string | undefined;
+  let subject: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = String(fields[i]);
+    const value = fields[i + 1] as Buffer | string;
+    switch (name) {
+      case Field.id:
+        id = String(value);
+        break;
+      case Field.payload:
+        payload = Buffer.isBuffer(value) ? value : Buffer.from(value);
+        break;
+      case Field.headers:
+        headers = parseHeaders(String(value));
+        break;
+      case Field.contentType:
+        contentType = String(value);
+        break;
+      case Field.key:
+        key = String(value);
+        break;
+      case Field.deliveries:
+        deliveries = Number(String(value)) || 0;
+        break;
+      case Field.reason:
+        reason = String(value);
+        break;
+      case Field.subject:
+        subject = String(value);
+        break;
+    }
+  }
+  if (contentType !== undefined) headers[Header.contentType] = contentType;
+  if (key !== undefined) headers[Header.partitionKey] = key;
+  const messageId = id ?? fallbackId;
+  if (reason !== undefined) {
+    headers[Header.deadLetterReason] = reason;
+    headers[Header.originalId] = messageId;
+    headers[Header.deliveryCount] = String(deliveries);
+    if (subject !== undefined) headers[Header.originalSubject] = subject;
+  }
+  return { id: messageId, payload, headers, deliveriesBefore: deliveries, reason };
+}
+
+function parseHeaders(json: string): Headers {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    const headers: Headers = {};
+    for (const [name, value] of Object.entries(parsed)) {
+      if (typeof value === 'string') headers[name] = value;
+    }
+    return headers;
+  } catch {
+    // Foreign or damaged entry: deliver it without headers rather than wedge the group on it.
+    return {};
+  }
+}
+
+/** Milliseconds part of a stream entry id (`<ms>-<seq>`). */
+export function entryIdMs(entryId: string): number {
+  const dash = entryId.indexOf('-');
+  return Number(dash < 0 ? entryId : entryId.slice(0, dash));
+}
+
+/** Compares two stream entry ids (`<ms>-<seq>`) numerically. */
+export function compareEntryIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}

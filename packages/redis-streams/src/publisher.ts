@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import {
+  checkNumber,
+  newMessageId,
+  type OutgoingMessage,
+  type Publisher,
+  type PublishResult,
+  RelaybusError,
+  TransportError,
+} from '@relaybus/core';
+import { checkRedisSubject, type RedisClient, runScript } from '@relaybus/redis';
+import { type EntryFields, encodeEntry } from './fields.js';
+import { type StreamKeys, trimArgs } from './keys.js';
+import type { ResolvedSubjectOptions } from './options.js';
+import { partitionFor } from './partition.js';
+import { Scripts } from './scripts.js';
+
+/** What the publisher needs from its transport. */
+export interface PublisherContext {
+  /** The shared publishing client (throws `ClosedError` once the transport is closed). */
+  client(): RedisClient;
+  settings(subject: string): ResolvedSubjectOptions;
+  streams(subject: string): StreamKeys[];
+}
+
+interface Prepared {
+  readonly id: string;
+  readonly keys: StreamKeys;
+  readonly fields: EntryFields;
+  readonly delayMs: number;
+}
+
+/**
+ * Publishes with XADD (delayed messages: into the stream's delayed set, through `schedule.lua`).
+ * Every promise resolves only after Redis replied, so a resolved publish is stored by the server.
+ */
+export class StreamsPublisher implements Publisher {
+  #roundRobin = 0;
+
+  constructor(readonly context: PublisherContext) {}
+
+  async publish(subject: string, message: OutgoingMessage): Promise<PublishResult> {
+    const [result] = await this.publishMany(subject, [message]);
+    return result as PublishResult;
+  }
+
+  async publishMany(subject: string, messages: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    checkRedisSubject(subject);
+    if (!Array.isArray(messages)) throw new TypeError('messages must be an array');
+    if (messages.length === 0) return [];
+    const settings = this.context.settings(subject);
+    const streams = this.context.streams(subject);
+    const now = Date.now();
+    const prepared = messages.map((message): Prepared => {
+      const id = message?.id ?? newMessageId();
+      const delayMs = Math.floor(checkNumber('message.delayMs', message?.delayMs ?? 0, 0));
+      const partition = partitionFor(message?.key, streams.length, () => this.#roundRobin++);
+      return { id, keys: streams[partition] as StreamKeys, fields: encodeEntry(message, id, now), delayMs };
+    });
+    const client = this.context.client();
+    const trim = trimArgs(settings, now);
+    try {
+      if (!client.isCluster || streams.length === 1) {
+        await this.#send(client, prepared, trim);
+      } else {
+        // A Cluster pipeline must stay within one slot: one per partition, all at once.
+        const byStream = new Map<string, Prepared[]>();
+        for (const item of prepared) {
+          const list = byStream.get(item.keys.stream);
+          if (list === undefined) byStream.set(item.keys.stream, [item]);
+          else list.push(item);
+        }
+        await Promise.all([...byStream.values()].map((items) => this.#send(client, items, trim)));
+      }
+    } catch (error) {
+      if (error instanceof RelaybusError) throw error;
+      throw new TransportError(`publish to "${subject}" failed: ${errorText(error)}`, { cause: error });
+    }
+    return prepared.map((item) => ({ id: item.id }));
+  }
+
+  async #send(client: RedisClient, items: readonly Prepared[], trim: string[]): Promise<void> {
+    const immediate = items.filter((item) => item.delayMs === 0);
+    const delayed = items.filter((item) => item.delayMs > 0);
+    const work: Promise<unknown>[] = delayed.map((item) =>
+      runScript(
+        client,
+        Scripts.schedule,
+        [item.keys.delayed],
+        [item.delayMs, randomBytes(8).toString('hex'), ...item.fields],
+      ),
+    );
+    if (immediate.length === 1) {
+      const item = immediate[0] as Prepared;
+      work.push(client.xadd(item.keys.stream, ...trimTokens(trim), '*', ...item.fields));
+    } else if (immediate.length > 1) {
+      const pipeline = client.pipeline();
+      for (const item of immediate) pipeline.xadd(item.keys.stream, ...trimTokens(trim), '*', ...item.fields);
+      work.push(
+        pipeline.exec().then((replies) => {
+          for (const [error] of replies ?? []) if (error) throw error;
+        }),
+      );
+    }
+    await Promise.all(work);
+  }
+}
+
+function trimTokens(trim: string[]): string[] {
+  return trim.length === 0 ? [] : [trim[0] as string, '~', trim[1] as string];
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,819 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AsyncQueue,
+  GuardedDelivery,
+  Header,
+  type Logger,
+  type RawDelivery,
+  RelaybusError,
+  type Settlement,
+  type Subscription,
+  TransportError,
+} from '@relaybus/core';
+import { type RedisClient, type RedisConnector, runScript, runScriptBuffer } from '@relaybus/redis';
+import type { AckBatcher } from './acks.js';
+import { decodeEntry } from './fields.js';
+import { type StreamKeys, trimScriptArgs } from './keys.js';
+import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
+import { errorText } from './publisher.js';
+import { Scripts } from './scripts.js';
+
+/** What a subscription needs from its transport. */
+export interface SubscriptionContext {
+  readonly options: ResolvedStreamsOptions;
+  readonly connector: RedisConnector;
+  readonly acks: AckBatcher;
+  readonly logger: Logger;
+  /** The shared command client; throws `ClosedError` once the transport is closed. */
+  client(): RedisClient;
+}
+
+/** Settings of one subscription, validated by the transport. */
+export interface SubscriptionSettings {
+  readonly subject: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly prefetch: number;
+  /** 0: unlimited. */
+  readonly maxDeliveries: number;
+  readonly startFrom: 'new' | 'beginning';
+  readonly subjectSettings: ResolvedSubjectOptions;
+  readonly streams: readonly StreamKeys[];
+}
+
+/** One fetched, unsettled entry. */
+interface Held {
+  readonly reader: StreamReader;
+  readonly entryId: string;
+  readonly delivery: GuardedDelivery;
+  /** Deliveries before this stream entry was written (the `d` field of a requeued copy). */
+  readonly deliveriesBefore: number;
+  readonly key: string | undefined;
+  /** Set when the entry was settled, released or lost: it no longer counts against prefetch. */
+  done: boolean;
+}
+
+/** The state of one stream (the subject's, or one partition's) within a subscription. */
+interface StreamReader {
+  readonly keys: StreamKeys;
+  /** Dedicated connection for XREADGROUP BLOCK, made when the reader starts. */
+  client: RedisClient | undefined;
+  loop: Promise<void> | undefined;
+  /** True while this subscription may fetch from the stream (ordered mode: while it holds the lease). */
+  active: boolean;
+  /** Ordered mode: the lease was just taken; entries the previous owner left come first. */
+  draining: boolean;
+  reclaimCursor: string;
+  promoteTimer: NodeJS.Timeout | undefined;
+  promoteAt: number;
+  /** Wakes a reader that sleeps (backoff, draining). */
+  wake: (() => void) | undefined;
+}
+
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 5_000;
+const PROMOTE_BATCH = 100;
+/** Idle time given to entries released in ordered mode: far beyond any minIdleMs. */
+const RELEASED_IDLE_MS = 2_000_000_000;
+
+function isNoGroup(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOGROUP');
+}
+
+function asTransportError(what: string, error: unknown): Error {
+  if (error instanceof RelaybusError) return error;
+  return new TransportError(`${what}: ${errorText(error)}`, { cause: error });
+}
+
+/**
+ * A subscription of one consumer of a group: one XREADGROUP loop per stream on a dedicated
+ * connection, a bounded buffer of deliveries, reclaiming of idle entries, keep-alive of held ones,
+ * promotion of due delayed copies, and (ordered mode) partition leases.
+ */
+export class StreamsSubscription implements Subscription {
+  readonly subject: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly #settings: SubscriptionSettings;
+  readonly #context: SubscriptionContext;
+  readonly #options: ResolvedStreamsOptions;
+  readonly #logger: Logger;
+  readonly #queue = new AsyncQueue<RawDelivery>();
+  readonly #readers: StreamReader[];
+  readonly #held = new Map<string, Held>();
+  /** Ordered mode: keys with a delivery out, and deliveries waiting for their key. */
+  readonly #busyKeys = new Set<string>();
+  readonly #parked = new Map<string, Held[]>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #leaseToken = randomBytes(8).toString('hex');
+  readonly #ordered: boolean;
+  #reserved = 0;
+  #capacityWaiters: Array<() => void> = [];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #onClose: () => void;
+
+  constructor(settings: SubscriptionSettings, context: SubscriptionContext, onClose: () => void) {
+    this.#settings = settings;
+    this.subject = settings.subject;
+    this.group = settings.group;
+    this.consumer = settings.consumer;
+    this.#context = context;
+    this.#options = context.options;
+    this.#ordered = settings.subjectSettings.ordered;
+    this.#logger = context.logger.child({
+      subject: settings.subject,
+      group: settings.group,
+      consumer: settings.consumer,
+    });
+    this.#onClose = onClose;
+    this.#readers = settings.streams.map((keys) => ({
+      keys,
+      client: undefined,
+      loop: undefined,
+      active: false,
+      draining: false,
+      reclaimCursor: '0-0',
+      promoteTimer: undefined,
+      promoteAt: 0,
+      wake: undefined,
+    }));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Deliveries fetched and not yet settled (buffered, parked or with the application). */
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RawDelivery> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Creates the group on every stream (an existing group keeps its cursor) and starts fetching.
+   * Resolves once the groups exist, so a message published afterwards reaches this group.
+   */
+  async start(): Promise<void> {
+    const start = this.#settings.startFrom === 'beginning' ? '0' : '$';
+    await Promise.all(this.#readers.map((reader) => this.#ensureGroup(reader, start)));
+    if (this.#closed) return;
+    if (this.#ordered) {
+      await this.#leaseTick();
+      this.#every(Math.max(10, Math.floor(this.#options.leaseMs / 3)), () => this.#leaseTick());
+    } else {
+      for (const reader of this.#readers) this.#startReader(reader);
+    }
+    this.#every(this.#options.reclaimIntervalMs, () => this.#reclaimTick());
+    this.#every(this.#options.keepAliveIntervalMs, () => this.#keepAliveTick());
+    for (const reader of this.#readers) this.#schedulePromote(reader, 0);
+    if (this.#options.janitorIntervalMs > 0) {
+      this.#every(this.#options.janitorIntervalMs, () => this.#maintenanceTick());
+    }
+  }
+
+  /**
+   * Stops fetching and ends the iteration. Deliveries fetched but never handed to the application
+   * go back to the group at once; deliveries the application holds stay pending (they may still be
+   * settled) and are reclaimed by another consumer after `minIdleMs`. Resolves once nothing more
+   * will be fetched and pending acks were sent. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.clear();
+    const unseen = new Set(this.#queue.close());
+    this.#wakeCapacity();
+    for (const reader of this.#readers) {
+      reader.active = false;
+      clearTimeout(reader.promoteTimer);
+      reader.wake?.();
+      reader.client?.disconnect();
+    }
+    await Promise.allSettled(this.#readers.map((reader) => reader.loop));
+    await Promise.allSettled([...this.#background]);
+    const release: Held[] = [];
+    for (const held of this.#held.values()) {
+      if (unseen.has(held.delivery)) release.push(held);
+    }
+    for (const parked of this.#parked.values()) release.push(...parked);
+    this.#parked.clear();
+    try {
+      await this.#release(release);
+      await this.#context.acks.flush();
+      await Promise.all(this.#readers.map((reader) => this.#pruneSelf(reader)));
+      if (this.#ordered) await Promise.all(this.#readers.map((reader) => this.#unlease(reader)));
+    } catch (error) {
+      // The entries stay pending with this consumer and are reclaimed after minIdleMs.
+      this.#logger.warn({ err: error }, 'could not return unseen deliveries on close');
+    }
+    for (const reader of this.#readers) reader.client = undefined;
+    this.#onClose();
+  }
+
+  // ---- fetching ----------------------------------------------------------------------------
+
+  #startReader(reader: StreamReader): void {
+    if (this.#closed || reader.active) return;
+    reader.active = true;
+    reader.client = this.#context.connector.duplicateFor('reader');
+    reader.loop = this.#readLoop(reader, reader.client);
+  }
+
+  #stopReader(reader: StreamReader): void {
+    reader.active = false;
+    reader.wake?.();
+    reader.client?.disconnect();
+    reader.client = undefined;
+  }
+
+  async #readLoop(reader: StreamReader, client: RedisClient): Promise<void> {
+    const { group, consumer } = this.#settings;
+    let failures = 0;
+    while (this.#running(reader, client)) {
+      if (reader.draining) {
+        if (await this.#drained(reader)) {
+          reader.draining = false;
+        } else {
+          await this.#sleep(reader, this.#options.reclaimIntervalMs);
+          continue;
+        }
+      }
+      const count = await this.#reserve(this.#readerShare());
+      if (count === 0) continue;
+      let reply: unknown;
+      try {
+        reply = await client.callBuffer(
+          'XREADGROUP',
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          count,
+          'BLOCK',
+          this.#options.blockMs,
+          'STREAMS',
+          reader.keys.stream,
+          '>',
+        );
+        failures = 0;
+      } catch (error) {
+        if (!this.#running(reader, client)) break;
+        if (isNoGroup(error)) {
+          // The stream or group vanished (deleted, or a restart without persistence): recreate
+          // it from the start of what the stream holds rather than skip anything.
+          this.#logger.warn({ stream: reader.keys.stream }, 'consumer group missing; recreating it');
+          await this.#ensureGroup(reader, '0').catch((cause: unknown) =>
+            this.#logger.warn({ err: cause }, 'could not recreate the consumer group'),
+          );
+        } else {
+          failures++;
+          const level = failures === 1 ? 'warn' : 'debug';
+          this.#logger[level](
+            { err: error, stream: reader.keys.stream, failures },
+            'XREADGROUP failed; retrying',
+          );
+        }
+        await this.#sleep(reader, Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 7)));
+        continue;
+      } finally {
+        this.#unreserve(count);
+      }
+      if (reply === null || reply === undefined) continue;
+      for (const [, entries] of reply as Array<[Buffer, Array<[Buffer, Buffer[] | null]>]>) {
+        for (const [rawId, fields] of entries) {
+          if (fields === null) continue;
+          const entryId = rawId.toString();
+          const decoded = decodeEntry(fields, entryId);
+          this.#accept(reader, entryId, fields, decoded.deliveriesBefore + 1);
+        }
+      }
+    }
+  }
+
+  #running(reader: StreamReader, client: RedisClient): boolean {
+    return !this.#closed && reader.active && reader.client === client;
+  }
+
+  /** Fair share of the prefetch for one reader, so several partitions all get to fetch. */
+  #readerShare(): number {
+    const active = this.#readers.filter((reader) => reader.active).length || 1;
+    return Math.max(1, Math.ceil(this.#settings.prefetch / active));
+  }
+
+  /** Waits until at least one delivery fits under the prefetch; reserves up to `most`. 0 if closed. */
+  async #reserve(most: number): Promise<number> {
+    for (;;) {
+      if (this.#closed) return 0;
+      const free = this.#settings.prefetch - this.#held.size - this.#reserved;
+      if (free > 0) {
+        const count = Math.min(free, most);
+        this.#reserved += count;
+        return count;
+      }
+      await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
+    }
+  }
+
+  #unreserve(count: number): void {
+    this.#reserved -= count;
+    if (count > 0) this.#wakeCapacity();
+  }
+
+  #wakeCapacity(): void {
+    const waiters = this.#capacityWaiters;
+    this.#capacityWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Sleeps `ms` unless woken (close, lease change). */
+  #sleep(reader: StreamReader, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      reader.wake = () => {
+        reader.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Turns a fetched entry into a delivery (or a dead letter when past maxDeliveries). */
+  #accept(reader: StreamReader, entryId: string, fields: Buffer[], deliveryCount: number): void {
+    const name = `${reader.keys.stream}\u0000${entryId}`;
+    if (this.#held.has(name)) return;
+    const decoded = decodeEntry(fields, entryId);
+    const maxDeliveries = this.#settings.maxDeliveries;
+    if (maxDeliveries > 0 && deliveryCount > maxDeliveries) {
+      this.#track(
+        this.#deadLetter(reader, entryId, 'max-deliveries', deliveryCount - 1).catch((error: unknown) =>
+          this.#logger.warn({ err: error, entryId }, 'could not dead-letter past maxDeliveries'),
+        ),
+      );
+      return;
+    }
+    const key = decoded.headers[Header.partitionKey];
+    const held: Held = {
+      reader,
+      entryId,
+      deliveriesBefore: decoded.deliveriesBefore,
+      key,
+      done: false,
+      delivery: new GuardedDelivery(
+        {
+          id: decoded.id,
+          subject: this.subject,
+          payload: decoded.payload,
+          headers: decoded.headers,
+          deliveryCount,
+        },
+        (settlement) => this.#settle(held, settlement),
+      ),
+    };
+    this.#held.set(name, held);
+    this.#offer(held);
+  }
+
+  /** Hands a delivery to the application, or (ordered mode) parks it behind its key. */
+  #offer(held: Held): void {
+    if (this.#ordered && held.key !== undefined) {
+      if (this.#busyKeys.has(held.key)) {
+        const parked = this.#parked.get(held.key);
+        if (parked === undefined) this.#parked.set(held.key, [held]);
+        else parked.push(held);
+        return;
+      }
+      this.#busyKeys.add(held.key);
+    }
+    this.#queue.push(held.delivery);
+  }
+
+  /** The entry no longer counts against prefetch; its key's next delivery may go. */
+  #forget(held: Held): void {
+    if (held.done) return;
+    held.done = true;
+    this.#held.delete(`${held.reader.keys.stream}\u0000${held.entryId}`);
+    if (this.#ordered && held.key !== undefined && this.#busyKeys.has(held.key)) {
+      this.#busyKeys.delete(held.key);
+      const parked = this.#parked.get(held.key);
+      const next = parked?.shift();
+      if (parked !== undefined && parked.length === 0) this.#parked.delete(held.key);
+      if (next !== undefined && !this.#closed) this.#offer(next);
+    }
+    this.#wakeCapacity();
+  }
+
+  // ---- settlement --------------------------------------------------------------------------
+
+  async #settle(held: Held, settlement: Settlement): Promise<void> {
+    const { reader, entryId, delivery } = held;
+    const client = this.#context.client();
+    try {
+      switch (settlement.kind) {
+        case 'ack':
+          await this.#context.acks.ack(reader.keys.stream, this.group, entryId);
+          break;
+        case 'requeue':
+          if (settlement.delayMs > 0) {
+            await runScript(
+              client,
+              Scripts.defer,
+              [reader.keys.stream, reader.keys.delayed],
+              [this.group, this.consumer, entryId, delivery.deliveryCount, settlement.delayMs],
+            );
+            this.#schedulePromote(reader, settlement.delayMs);
+          } else if (this.#ordered && held.key !== undefined && !this.#closed) {
+            await this.#redeliverInPlace(held);
+            return;
+          } else {
+            const [strategy, threshold] = trimScriptArgs(this.#settings.subjectSettings, Date.now());
+            await runScript(
+              client,
+              Scripts.requeue,
+              [reader.keys.stream],
+              [this.group, this.consumer, strategy, threshold, entryId, delivery.deliveryCount],
+            );
+          }
+          break;
+        case 'dead-letter':
+          await this.#deadLetter(reader, entryId, settlement.reason, delivery.deliveryCount);
+          break;
+      }
+    } catch (error) {
+      throw asTransportError(`${settlement.kind} of ${delivery.id} failed`, error);
+    }
+    this.#forget(held);
+  }
+
+  /**
+   * Ordered mode requeue: the entry stays where it is in the stream (a copy at the tail would
+   * overtake nothing but be overtaken by later messages of its key); its PEL count grows by one
+   * and it is delivered again before anything else of its key.
+   */
+  async #redeliverInPlace(held: Held): Promise<void> {
+    const { reader, entryId, delivery } = held;
+    const nextCount = delivery.deliveryCount + 1;
+    const maxDeliveries = this.#settings.maxDeliveries;
+    if (maxDeliveries > 0 && nextCount > maxDeliveries) {
+      await this.#deadLetter(reader, entryId, 'max-deliveries', delivery.deliveryCount);
+      this.#forget(held);
+      return;
+    }
+    const client = this.#context.client();
+    await client.xclaim(
+      reader.keys.stream,
+      this.group,
+      this.consumer,
+      0,
+      entryId,
+      'RETRYCOUNT',
+      nextCount - held.deliveriesBefore,
+      'JUSTID',
+    );
+    const again: Held = {
+      reader,
+      entryId,
+      deliveriesBefore: held.deliveriesBefore,
+      key: held.key,
+      done: false,
+      delivery: new GuardedDelivery(
+        {
+          id: delivery.id,
+          subject: delivery.subject,
+          payload: delivery.payload,
+          headers: delivery.headers,
+          deliveryCount: nextCount,
+        },
+        (settlement) => this.#settle(again, settlement),
+      ),
+    };
+    held.done = true;
+    this.#held.set(`${reader.keys.stream}\u0000${entryId}`, again);
+    // The key stays busy: the new delivery goes out ahead of everything parked behind it.
+    this.#queue.push(again.delivery);
+  }
+
+  async #deadLetter(
+    reader: StreamReader,
+    entryId: string,
+    reason: string,
+    deliveryCount: number,
+  ): Promise<void> {
+    await runScript(
+      this.#context.client(),
+      Scripts.deadLetter,
+      [reader.keys.stream, reader.keys.deadLetters],
+      [
+        this.group,
+        this.consumer,
+        this.#options.deadLetterMaxLen,
+        this.subject,
+        entryId,
+        reason,
+        deliveryCount,
+      ],
+    );
+  }
+
+  /** Gives deliveries the application never saw back to the group (see `close`). */
+  async #release(entries: Held[]): Promise<void> {
+    if (entries.length === 0) return;
+    const byReader = new Map<StreamReader, Held[]>();
+    for (const held of entries) {
+      const list = byReader.get(held.reader);
+      if (list === undefined) byReader.set(held.reader, [held]);
+      else list.push(held);
+    }
+    const client = this.#context.client();
+    await Promise.all(
+      [...byReader].map(async ([reader, list]) => {
+        if (this.#ordered) {
+          // In place, so the next owner of the partition sees them first and in order.
+          const args: Array<string | number> = [this.group, this.consumer, RELEASED_IDLE_MS];
+          for (const held of list) {
+            args.push(held.entryId, held.delivery.deliveryCount - held.deliveriesBefore - 1);
+          }
+          await runScript(client, Scripts.release, [reader.keys.stream], args);
+        } else {
+          // A copy with the same delivery count, at once deliverable to the group's other consumers.
+          const [strategy, threshold] = trimScriptArgs(this.#settings.subjectSettings, Date.now());
+          const args: Array<string | number> = [this.group, this.consumer, strategy, threshold];
+          for (const held of list) args.push(held.entryId, held.delivery.deliveryCount - 1);
+          await runScript(client, Scripts.requeue, [reader.keys.stream], args);
+        }
+        for (const held of list) this.#forget(held);
+      }),
+    );
+  }
+
+  // ---- background work ---------------------------------------------------------------------
+
+  #every(intervalMs: number, tick: () => Promise<void>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || this.#closed) return;
+      running = true;
+      this.#track(
+        tick()
+          .catch((error: unknown) => this.#logger.warn({ err: error }, 'background task failed'))
+          .finally(() => {
+            running = false;
+          }),
+      );
+    }, intervalMs);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
+  }
+
+  /** Takes over entries idle with crashed or closed consumers (XAUTOCLAIM). */
+  async #reclaimTick(): Promise<void> {
+    for (const reader of this.#readers) {
+      if (this.#closed) return;
+      if (!reader.active) continue;
+      const count = await this.#reserveNow();
+      if (count === 0) return;
+      try {
+        await this.#reclaim(reader, count);
+      } finally {
+        this.#unreserve(count);
+      }
+    }
+  }
+
+  /** Reserves what fits under the prefetch now, without waiting. */
+  async #reserveNow(): Promise<number> {
+    const free = this.#settings.prefetch - this.#held.size - this.#reserved;
+    if (free <= 0 || this.#closed) return 0;
+    this.#reserved += free;
+    return free;
+  }
+
+  async #reclaim(reader: StreamReader, count: number): Promise<void> {
+    const reply = (await runScriptBuffer(
+      this.#context.client(),
+      Scripts.reclaim,
+      [reader.keys.stream, reader.keys.deadLetters],
+      [
+        this.group,
+        this.consumer,
+        this.#options.minIdleMs,
+        reader.reclaimCursor,
+        count,
+        this.#settings.maxDeliveries,
+        this.subject,
+        this.#options.deadLetterMaxLen,
+      ],
+    )) as [Buffer, Array<[Buffer, Buffer[], number]>, Buffer[], number];
+    const [cursor, claimed, deleted, deadLettered] = reply;
+    reader.reclaimCursor = cursor.toString();
+    if (deleted.length > 0) {
+      this.#logger.warn(
+        { stream: reader.keys.stream, ids: deleted.map((id) => id.toString()) },
+        'pending entries whose data was trimmed away were acknowledged',
+      );
+    }
+    if (deadLettered > 0) {
+      this.#logger.info(
+        { stream: reader.keys.stream, count: deadLettered },
+        'dead-lettered past maxDeliveries',
+      );
+    }
+    if (claimed.length > 0) {
+      this.#logger.debug({ stream: reader.keys.stream, count: claimed.length }, 'reclaimed idle entries');
+    }
+    // Reserved capacity is still held by the caller, so the accepted entries fit.
+    for (const [rawId, fields, deliveryCount] of claimed) {
+      if (this.#closed) {
+        // Left pending with this consumer; reclaimed by someone else after minIdleMs.
+        return;
+      }
+      this.#accept(reader, rawId.toString(), fields, Number(deliveryCount));
+    }
+  }
+
+  /** Resets the idle time of every held entry so no other consumer reclaims it. */
+  async #keepAliveTick(): Promise<void> {
+    const byReader = new Map<StreamReader, Held[]>();
+    for (const held of this.#held.values()) {
+      const list = byReader.get(held.reader);
+      if (list === undefined) byReader.set(held.reader, [held]);
+      else list.push(held);
+    }
+    const client = this.#context.client();
+    await Promise.all(
+      [...byReader].map(async ([reader, list]) => {
+        const lost = (await runScript(
+          client,
+          Scripts.touch,
+          [reader.keys.stream],
+          [this.group, this.consumer, ...list.map((held) => held.entryId)],
+        )) as string[];
+        if (lost.length === 0) return;
+        const gone = new Set(lost);
+        for (const held of list) {
+          if (!gone.has(held.entryId) || held.done) continue;
+          // Settled meanwhile (an ack in flight) or taken over after an outage longer than minIdleMs.
+          if (!held.delivery.settled) {
+            this.#logger.warn(
+              { entryId: held.entryId, id: held.delivery.id },
+              'a held entry is no longer pending with this consumer (taken over after minIdleMs)',
+            );
+            this.#forget(held);
+          }
+        }
+      }),
+    );
+  }
+
+  #schedulePromote(reader: StreamReader, inMs: number): void {
+    if (this.#closed) return;
+    const at = Date.now() + inMs;
+    if (reader.promoteTimer !== undefined && reader.promoteAt <= at) return;
+    clearTimeout(reader.promoteTimer);
+    reader.promoteAt = at;
+    reader.promoteTimer = setTimeout(() => {
+      reader.promoteTimer = undefined;
+      this.#track(this.#promote(reader));
+    }, inMs);
+    reader.promoteTimer.unref();
+  }
+
+  /** Moves due delayed copies onto the stream; runs again when the next one is due. */
+  async #promote(reader: StreamReader): Promise<void> {
+    if (this.#closed) return;
+    let waitMs = this.#options.delayedPollMs;
+    try {
+      const [strategy, threshold] = trimScriptArgs(this.#settings.subjectSettings, Date.now());
+      const [moved, nextDueMs] = (await runScript(
+        this.#context.client(),
+        Scripts.promote,
+        [reader.keys.delayed, reader.keys.stream],
+        [PROMOTE_BATCH, strategy, threshold],
+      )) as [number, number];
+      if (moved === PROMOTE_BATCH) waitMs = 0;
+      else if (nextDueMs >= 0) waitMs = Math.min(waitMs, nextDueMs);
+    } catch (error) {
+      if (!this.#closed) this.#logger.warn({ err: error }, 'promoting delayed messages failed');
+    }
+    this.#schedulePromote(reader, waitMs);
+  }
+
+  /** Retention janitor and removal of idle consumers with nothing pending. */
+  async #maintenanceTick(): Promise<void> {
+    const client = this.#context.client();
+    for (const reader of this.#readers) {
+      if (this.#closed) return;
+      if (this.#options.idleConsumerMs > 0) {
+        const deleted = (await runScript(
+          client,
+          Scripts.pruneConsumers,
+          [reader.keys.stream],
+          [this.group, this.#options.idleConsumerMs, '', this.consumer],
+        )) as string[];
+        if (deleted.length > 0) this.#logger.info({ consumers: deleted }, 'removed idle consumers');
+      }
+    }
+  }
+
+  /** Deletes this consumer from the group when it holds nothing pending (on close). */
+  async #pruneSelf(reader: StreamReader): Promise<void> {
+    await runScript(
+      this.#context.client(),
+      Scripts.pruneConsumers,
+      [reader.keys.stream],
+      [this.group, 0, this.consumer, ''],
+    );
+  }
+
+  async #ensureGroup(reader: StreamReader, start: string): Promise<void> {
+    try {
+      await this.#context.client().xgroup('CREATE', reader.keys.stream, this.group, start, 'MKSTREAM');
+    } catch (error) {
+      // BUSYGROUP: the group exists and keeps its cursor.
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) {
+        throw asTransportError(`creating group "${this.group}" on ${reader.keys.stream} failed`, error);
+      }
+    }
+  }
+
+  // ---- ordered mode: partition leases ------------------------------------------------------
+
+  #leaseKey(reader: StreamReader): string {
+    return `${reader.keys.stream}:lease:${this.group}`;
+  }
+
+  /** Takes free partitions, renews held ones, and stops reading partitions whose lease was lost. */
+  async #leaseTick(): Promise<void> {
+    const client = this.#context.client();
+    await Promise.all(
+      this.#readers.map(async (reader) => {
+        let holds = false;
+        try {
+          holds =
+            (await runScript(
+              client,
+              Scripts.lease,
+              [this.#leaseKey(reader)],
+              [this.#leaseToken, this.#options.leaseMs],
+            )) === 1;
+        } catch (error) {
+          this.#logger.warn({ err: error, stream: reader.keys.stream }, 'lease renewal failed');
+          return;
+        }
+        if (this.#closed) return;
+        if (holds && !reader.active) {
+          reader.draining = true;
+          this.#startReader(reader);
+        } else if (!holds && reader.active) {
+          this.#logger.warn({ stream: reader.keys.stream }, 'partition lease lost; stopped reading it');
+          this.#stopReader(reader);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Ordered mode, just after taking a lease: true once no entry of the group on this stream is
+   * pending with another consumer (the reclaim loop takes them over as they turn idle).
+   */
+  async #drained(reader: StreamReader): Promise<boolean> {
+    const summary = (await this.#context.client().xpending(reader.keys.stream, this.group)) as [
+      number,
+      string | null,
+      string | null,
+      Array<[string, string]> | null,
+    ];
+    const others = (summary[3] ?? []).filter(([name]) => name !== this.consumer);
+    if (others.length === 0) return true;
+    const count = await this.#reserveNow();
+    if (count > 0) {
+      try {
+        await this.#reclaim(reader, count);
+      } finally {
+        this.#unreserve(count);
+      }
+    }
+    return false;
+  }
+
+  async #unlease(reader: StreamReader): Promise<void> {
+    await runScript(this.#context.client(), Scripts.unlease, [this.#leaseKey(reader)], [this.#leaseToken]);
+  }
+}
