@@ -1,0 +1,81 @@
+import type { Scenario } from '../scenario.js';
+import {
+  brokerAutoAck,
+  brokerDecodeFailed,
+  brokerDecodeFailedContinues,
+  brokerReject,
+  brokerRetry,
+  brokerRetryMaxDeliveries,
+  brokerRoundTrip,
+} from './broker.js';
+import { delayedPublish, nackRequeueDelay } from './delay.js';
+import { competingConsumers, fanOutGroups } from './groups.js';
+import { history } from './history.js';
+import {
+  abortSignal,
+  closeConcurrent,
+  closeEndsIteration,
+  closeInFlight,
+  publishAfterClose,
+} from './lifecycle.js';
+import { manyPublishersSubscribers } from './load.js';
+import { orderingPerKey, orderingTotal } from './ordering.js';
+import { crashRedelivery, heldNotStolen } from './redelivery.js';
+import {
+  contentTypeHeader,
+  largePayload,
+  messageId,
+  publishMany,
+  roundTripBody,
+  roundTripHeaders,
+  subjectIsolation,
+} from './round-trip.js';
+import {
+  ackRemoves,
+  deadLetter,
+  doubleSettlement,
+  maxDeliveries,
+  nackRequeue,
+  rejectDrops,
+} from './settlement.js';
+import { transportShape } from './transport.js';
+
+/** Every scenario, in the order the suite runs them. */
+export const ALL_SCENARIOS: readonly Scenario[] = [
+  transportShape,
+  roundTripBody,
+  roundTripHeaders,
+  contentTypeHeader,
+  messageId,
+  largePayload,
+  publishMany,
+  subjectIsolation,
+  manyPublishersSubscribers,
+  competingConsumers,
+  fanOutGroups,
+  ackRemoves,
+  nackRequeue,
+  nackRequeueDelay,
+  delayedPublish,
+  doubleSettlement,
+  rejectDrops,
+  deadLetter,
+  maxDeliveries,
+  crashRedelivery,
+  heldNotStolen,
+  closeInFlight,
+  closeEndsIteration,
+  closeConcurrent,
+  abortSignal,
+  publishAfterClose,
+  orderingPerKey,
+  orderingTotal,
+  history,
+  brokerRoundTrip,
+  brokerDecodeFailedContinues,
+  brokerDecodeFailed,
+  brokerAutoAck,
+  brokerRetry,
+  brokerRetryMaxDeliveries,
+  brokerReject,
+];

@@ -1,0 +1,170 @@
+import { ErrorCode, type RawDelivery } from '@relaybus/core';
+import { expect } from 'vitest';
+import { randomSuffix, utf8 } from '../bytes.js';
+import { holdAll } from '../consumer.js';
+import { defineScenario } from '../scenario.js';
+import { withDeadline } from '../wait.js';
+import { expectRelaybusError, rejectionOf } from './expect.js';
+
+/** `for await` over a subscription ends once it is closed. */
+export const closeEndsIteration = defineScenario({
+  id: 'close-ends-iteration',
+  guarantee:
+    'close() ends a running for-await loop (and one started after close) without an error, and closed turns true',
+  needs: [],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const consumer = await ctx.consumer(subject);
+    const { id } = await ctx.publisher().publish(subject, { payload: utf8('one') });
+    await ctx.until(() => consumer.has(id), 'the loop is running (a message was delivered)');
+    expect(consumer.subscription.closed, 'closed before close()').toBe(false);
+    await withDeadline(consumer.subscription.close(), ctx.timeoutMs, 'subscription.close()');
+    expect(consumer.subscription.closed, 'closed after close()').toBe(true);
+    await ctx.until(() => consumer.ended, 'the for-await loop ends after close()');
+    expect(consumer.failure, 'the loop ended without an error').toBeUndefined();
+
+    const idle = await ctx.subscribe(subject, { group: ctx.group() });
+    await idle.close();
+    const later = ctx.consume(idle);
+    await ctx.until(() => later.ended, 'a for-await loop started after close() ends at once');
+    expect(later.failure, 'that loop ended without an error').toBeUndefined();
+  },
+});
+
+/** Concurrent and repeated close calls all resolve. */
+export const closeConcurrent = defineScenario({
+  id: 'close-concurrent',
+  guarantee: 'concurrent and repeated close() calls on a subscription all resolve',
+  needs: [],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const consumer = await ctx.consumer(subject);
+    const { id } = await ctx.publisher().publish(subject, { payload: utf8('one') });
+    await ctx.until(() => consumer.has(id), 'a message is delivered');
+    const subscription = consumer.subscription;
+    await withDeadline(
+      Promise.all([subscription.close(), subscription.close(), subscription.close()]),
+      ctx.timeoutMs,
+      'three concurrent close() calls',
+    );
+    await withDeadline(subscription.close(), ctx.timeoutMs, 'a close() after close()');
+    expect(subscription.closed, 'closed').toBe(true);
+    await ctx.until(() => consumer.ended, 'the for-await loop ends');
+  },
+});
+
+/** An AbortSignal closes the subscription. */
+export const abortSignal = defineScenario({
+  id: 'abort-signal',
+  guarantee:
+    'aborting the signal given to subscribe closes the subscription and ends its for-await loop; an already aborted signal yields a closed subscription (or a rejected subscribe)',
+  needs: [],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const controller = new AbortController();
+    const consumer = await ctx.consumer(subject, { signal: controller.signal });
+    const { id } = await ctx.publisher().publish(subject, { payload: utf8('one') });
+    await ctx.until(() => consumer.has(id), 'the loop is running (a message was delivered)');
+    controller.abort();
+    await ctx.until(
+      () => consumer.ended && consumer.subscription.closed,
+      () =>
+        `the loop ends (${consumer.ended}) and closed is true (${consumer.subscription.closed}) after abort()`,
+    );
+    expect(consumer.failure, 'the loop ended without an error').toBeUndefined();
+
+    let early: Awaited<ReturnType<typeof ctx.subscribe>> | undefined;
+    try {
+      early = await ctx.subscribe(subject, { group: ctx.group(), signal: AbortSignal.abort() });
+    } catch (error) {
+      // Rejecting is fine too, as long as it is an error and not a hang.
+      expect(error, 'subscribe with an aborted signal rejects with an Error').toBeInstanceOf(Error);
+      return;
+    }
+    expect(early.closed, 'a subscription made with an aborted signal is closed').toBe(true);
+    const loop = ctx.consume(early);
+    await ctx.until(() => loop.ended, 'iterating a subscription made with an aborted signal ends at once');
+  },
+});
+
+/** Deliveries in flight when the subscription closes are not lost. */
+export const closeInFlight = defineScenario({
+  id: 'close-in-flight',
+  guarantee:
+    'after close(), acking an in-flight delivery either works (and it is not redelivered) or the delivery comes back to the group: nothing is lost',
+  needs: ['acknowledgements'],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const group = ctx.group();
+    const controlId = `control-${randomSuffix()}`;
+    const first = await ctx.consumer(subject, { group }, holdAll);
+    const results = await ctx.publisher().publishMany(
+      subject,
+      Array.from({ length: 3 }, (_, i) => ({ payload: utf8(`in flight ${i}`) })),
+    );
+    await ctx.publisher().publish(subject, { payload: utf8('control'), id: controlId });
+    const ids = results.map((result) => result.id);
+    await ctx.until(
+      () => ids.every((id) => first.has(id)) && first.has(controlId),
+      'the consumer holds all four messages',
+    );
+    await withDeadline(first.subscription.close(), ctx.timeoutMs, 'subscription.close()');
+
+    const ackedAfterClose: string[] = [];
+    const ackFailed: string[] = [];
+    for (const id of ids) {
+      const delivery = first.deliveriesOf(id)[0] as RawDelivery;
+      try {
+        await withDeadline(delivery.ack(), ctx.timeoutMs, 'ack() after close()');
+        ackedAfterClose.push(id);
+      } catch {
+        ackFailed.push(id);
+      }
+    }
+    if (!ctx.capabilities.redeliveryAfterCrash) {
+      expect(
+        ackFailed,
+        'acks after close() that failed, on a transport that does not redeliver (the messages are lost)',
+      ).toEqual([]);
+      return;
+    }
+    const second = await ctx.consumer(subject, { group });
+    await ctx.until(
+      () => second.has(controlId) && ackFailed.every((id) => second.has(id)),
+      () =>
+        `the unsettled control message${ackFailed.length > 0 ? ` and the ${ackFailed.length} messages whose ack failed` : ''} come back`,
+      ctx.redeliveryTimeoutMs,
+    );
+    const redelivered = ackedAfterClose.filter((id) => second.has(id));
+    expect(redelivered, 'messages acked after close() that were delivered again').toEqual([]);
+  },
+});
+
+/** A closed transport refuses new work with ClosedError and ends its subscriptions. */
+export const publishAfterClose = defineScenario({
+  id: 'publish-after-close',
+  guarantee:
+    'transport.close() ends open subscriptions; afterwards publish, publishMany and subscribe reject with ClosedError (code RELAYBUS_CLOSED) and close() again resolves',
+  needs: [],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const consumer = await ctx.consumer(subject);
+    const publisher = ctx.transport.publisher();
+    const { id } = await publisher.publish(subject, { payload: utf8('before close') });
+    await ctx.until(() => consumer.has(id), 'a message is delivered before close');
+    await withDeadline(ctx.transport.close(), ctx.timeoutMs, 'transport.close()');
+    await ctx.until(
+      () => consumer.ended && consumer.subscription.closed,
+      'transport.close() ends the for-await loop of an open subscription and closes it',
+    );
+    for (const [what, call] of [
+      ['publish after close', () => publisher.publish(subject, { payload: utf8('after close') })],
+      ['publishMany after close', () => publisher.publishMany(subject, [{ payload: utf8('after close') }])],
+      ['subscribe after close', () => ctx.transport.subscribe(subject, { group: `late-${randomSuffix()}` })],
+    ] as const) {
+      const error = await rejectionOf(call, what);
+      expectRelaybusError(error, ErrorCode.Closed, 'ClosedError', what);
+    }
+    await withDeadline(ctx.transport.close(), ctx.timeoutMs, 'a second transport.close()');
+  },
+});

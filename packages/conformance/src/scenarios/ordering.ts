@@ -1,0 +1,100 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RawDelivery } from '@relaybus/core';
+import { expect } from 'vitest';
+import { text, utf8 } from '../bytes.js';
+import type { Consumer } from '../consumer.js';
+import type { ScenarioContext } from '../context.js';
+import { defineScenario } from '../scenario.js';
+
+const KEYS = ['alpha', 'beta', 'gamma', 'delta'];
+
+interface Processed {
+  readonly key: string;
+  readonly seq: number;
+}
+
+/**
+ * A consumer handling one delivery at a time with a random amount of work (0–3 ms), recording
+ * the order in which work *finished* across the whole group. Were two messages of one key in
+ * flight at two consumers at once, the random work would let the later one finish first.
+ */
+async function orderedConsumers(
+  ctx: ScenarioContext,
+  subject: string,
+  count: number,
+  processed: Processed[],
+): Promise<Consumer[]> {
+  const group = ctx.group();
+  const handle = async (delivery: RawDelivery): Promise<void> => {
+    await delay(Math.floor(Math.random() * 4));
+    const [key, seq] = text(delivery.payload).split(':');
+    processed.push({ key: key as string, seq: Number(seq) });
+    await delivery.ack();
+  };
+  const consumers: Consumer[] = [];
+  for (let i = 0; i < count; i++) consumers.push(await ctx.consumer(subject, { group, prefetch: 8 }, handle));
+  return consumers;
+}
+
+function sequencesByKey(processed: readonly Processed[]): Map<string, number[]> {
+  const byKey = new Map<string, number[]>();
+  for (const { key, seq } of processed) {
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [seq]);
+    else list.push(seq);
+  }
+  return byKey;
+}
+
+/** Messages of one key reach a group in publish order, even with competing consumers. */
+export const orderingPerKey = defineScenario({
+  id: 'ordering-per-key',
+  guarantee:
+    'messages of one key are processed by a group in publish order, with several keys interleaved and competing consumers doing random amounts of work',
+  needs: [{ ordering: ['per-key', 'total'] }],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const perKey = ctx.scaled(40);
+    const processed: Processed[] = [];
+    await orderedConsumers(ctx, subject, ctx.capabilities.competingConsumers ? 3 : 1, processed);
+    for (let seq = 0; seq < perKey; seq++) {
+      for (const key of KEYS) {
+        await ctx.publisher().publish(subject, { payload: utf8(`${key}:${seq}`), key });
+      }
+    }
+    const total = perKey * KEYS.length;
+    await ctx.until(
+      () => processed.length >= total,
+      () => `all ${total} keyed messages are processed (${processed.length})`,
+    );
+    const expected = Array.from({ length: perKey }, (_, i) => i);
+    for (const [key, seqs] of sequencesByKey(processed)) {
+      expect(seqs, `order in which the group processed key ${key}`).toEqual(expected);
+    }
+  },
+});
+
+/** With total ordering, a consumer sees every message of the subject in publish order. */
+export const orderingTotal = defineScenario({
+  id: 'ordering-total',
+  guarantee: 'a consumer receives all messages of a subject (keyed or not) in publish order',
+  needs: [{ ordering: ['total'] }],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const count = ctx.scaled(200);
+    const processed: Processed[] = [];
+    await orderedConsumers(ctx, subject, 1, processed);
+    for (let seq = 0; seq < count; seq++) {
+      const key = seq % 3 === 0 ? undefined : (KEYS[seq % KEYS.length] as string);
+      await ctx.publisher().publish(subject, { payload: utf8(`all:${seq}`), ...(key ? { key } : {}) });
+    }
+    await ctx.until(
+      () => processed.length >= count,
+      () => `all ${count} messages are processed (${processed.length})`,
+    );
+    expect(
+      processed.map((item) => item.seq),
+      'order in which the consumer received the messages',
+    ).toEqual(Array.from({ length: count }, (_, i) => i));
+  },
+});
