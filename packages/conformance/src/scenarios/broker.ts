@@ -4,7 +4,7 @@ import { randomSuffix } from '../bytes.js';
 import type { ScenarioContext } from '../context.js';
 import { formatRecords } from '../logger.js';
 import { defineScenario } from '../scenario.js';
-import { awaitDeadLetter, expectBytes } from './expect.js';
+import { awaitDeadLetter, expectBytes, MAX_NACKS_PER_MESSAGE } from './expect.js';
 
 interface Call {
   readonly body: unknown;
@@ -183,7 +183,9 @@ export const brokerRetry = defineScenario({
       subject,
       (body, delivery) => {
         calls.record(body, delivery);
-        if (delivery.deliveryCount === 1) throw new Error('transient failure');
+        if (delivery.deliveryCount === 1 && calls.of(delivery.id).length < MAX_NACKS_PER_MESSAGE) {
+          throw new Error('transient failure');
+        }
       },
       { group: ctx.group(), retry: { maxDeliveries: 5, backoff: { kind: 'fixed', delayMs: 20 } } },
     );
@@ -220,6 +222,8 @@ export const brokerRetryMaxDeliveries = defineScenario({
       subject,
       (body, delivery) => {
         calls.record(body, delivery);
+        // Reject ends a retry loop the transport and the policy failed to end (reason tells).
+        if (calls.of(delivery.id).length >= MAX_NACKS_PER_MESSAGE) throw new Reject('retried without end');
         throw new Error(`permanent failure ${randomSuffix()}`);
       },
       { group: ctx.group(), retry: { maxDeliveries: 3, backoff: { kind: 'none' } } },

@@ -17,7 +17,7 @@ export const nackRequeueDelay = defineScenario({
     const delayedId = `delayed-${randomSuffix()}`;
     let nackedAt: number | undefined;
     const consumer = await ctx.consumer(subject, {}, async (delivery) => {
-      if (delivery.id === delayedId && delivery.deliveryCount === 1) {
+      if (delivery.id === delayedId && consumer.deliveriesOf(delayedId).length === 1) {
         nackedAt = performance.now();
         await delivery.nack({ requeue: true, delayMs: DELAY_MS });
       } else {

@@ -1,12 +1,19 @@
 import { Header, type StoredMessage } from '@relaybus/core';
-import { expect } from 'vitest';
+import { assert, expect } from 'vitest';
 import { bytesDifference } from '../bytes.js';
 import type { ScenarioContext } from '../context.js';
+
+/**
+ * A handler that keeps nacking gives up (acks) after this many deliveries of one message. A
+ * transport that redelivers without end, and in-process without ever yielding to the event loop,
+ * would otherwise starve every timer, the suite's deadlines included.
+ */
+export const MAX_NACKS_PER_MESSAGE = 10;
 
 /** Asserts that `actual` holds exactly the bytes of `expected`. */
 export function expectBytes(actual: unknown, expected: Uint8Array, what: string): void {
   const difference = bytesDifference(actual, expected);
-  expect(difference, `${what}: ${difference ?? ''}`).toBeUndefined();
+  if (difference !== undefined) assert.fail(`${what}: ${difference}`);
 }
 
 /**

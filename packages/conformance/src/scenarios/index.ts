@@ -37,6 +37,7 @@ import {
   maxDeliveries,
   nackRequeue,
   rejectDrops,
+  requeueYields,
 } from './settlement.js';
 import { transportShape } from './transport.js';
 
@@ -55,6 +56,7 @@ export const ALL_SCENARIOS: readonly Scenario[] = [
   fanOutGroups,
   ackRemoves,
   nackRequeue,
+  requeueYields,
   nackRequeueDelay,
   delayedPublish,
   doubleSettlement,

@@ -3,7 +3,14 @@ import { expect } from 'vitest';
 import { randomSuffix, utf8 } from '../bytes.js';
 import { holdAll } from '../consumer.js';
 import { defineScenario } from '../scenario.js';
-import { awaitDeadLetter, expectBytes, expectRelaybusError, flushWithMarker, rejectionOf } from './expect.js';
+import {
+  awaitDeadLetter,
+  expectBytes,
+  expectRelaybusError,
+  flushWithMarker,
+  MAX_NACKS_PER_MESSAGE,
+  rejectionOf,
+} from './expect.js';
 
 /** An acked message is gone for good: a new consumer of the group never gets it. */
 export const ackRemoves = defineScenario({
@@ -142,7 +149,9 @@ export const rejectDrops = defineScenario({
     const subject = ctx.subject();
     const rejectId = `reject-${randomSuffix()}`;
     const consumer = await ctx.consumer(subject, {}, (delivery) =>
-      delivery.id === rejectId ? delivery.nack({ requeue: false, reason: 'conformance' }) : delivery.ack(),
+      delivery.id === rejectId && consumer.deliveriesOf(rejectId).length === 1
+        ? delivery.nack({ requeue: false, reason: 'conformance' })
+        : delivery.ack(),
     );
     await ctx.publisher().publish(subject, { payload: utf8('rejected'), id: rejectId });
     await ctx.until(() => consumer.deliveriesOf(rejectId)[0]?.settled === true, 'the message is nacked');
@@ -160,6 +169,7 @@ export const deadLetter = defineScenario({
     const subject = ctx.subject();
     const nackOrder: string[] = [];
     const consumer = await ctx.consumer(subject, {}, async (delivery) => {
+      if (consumer.deliveriesOf(delivery.id).length > 1) return delivery.ack(); // must not happen
       await delivery.nack({ requeue: false, reason: `conformance ✓ ${delivery.headers['x-n']}` });
       nackOrder.push(delivery.id);
     });
@@ -198,7 +208,9 @@ export const maxDeliveries = defineScenario({
   async run(ctx) {
     const subject = ctx.subject();
     const consumer = await ctx.consumer(subject, { maxDeliveries: 3 }, (delivery) =>
-      delivery.nack({ requeue: true }),
+      consumer.deliveriesOf(delivery.id).length < MAX_NACKS_PER_MESSAGE
+        ? delivery.nack({ requeue: true })
+        : delivery.ack(),
     );
     const { id } = await ctx.publisher().publish(subject, { payload: utf8('always fails') });
     const stored = await awaitDeadLetter(ctx, subject, id);
@@ -210,5 +222,42 @@ export const maxDeliveries = defineScenario({
     expect(stored.headers[Header.deliveryCount], 'delivery count header').toBe('3');
     await flushWithMarker(ctx, subject, (marker) => consumer.has(marker));
     expect(consumer.deliveriesOf(id).length, 'deliveries after dead-lettering').toBe(3);
+  },
+});
+
+/** Redeliveries this many deep without the event loop turning count as starving it. */
+const STARVATION_LIMIT = 1_000;
+
+/** A requeue loop must leave the process room to breathe. */
+export const requeueYields = defineScenario({
+  id: 'requeue-yields',
+  guarantee: `a message nacked with requeue (no delay) over and over does not starve the event loop: a timer set at the first delivery fires within ${STARVATION_LIMIT} redeliveries`,
+  needs: ['acknowledgements', 'requeue'],
+  async run(ctx) {
+    const subject = ctx.subject();
+    let timerFired = false;
+    let gaveUp = false;
+    const consumer = await ctx.consumer(subject, {}, (delivery) => {
+      const seen = consumer.deliveriesOf(delivery.id).length;
+      if (seen === 1) {
+        setTimeout(() => {
+          timerFired = true;
+        }, 0);
+      }
+      if (timerFired) return delivery.ack();
+      if (seen > STARVATION_LIMIT) {
+        // Ends the loop on a transport that never yields, so the suite itself is not frozen.
+        gaveUp = true;
+        return delivery.ack();
+      }
+      return delivery.nack({ requeue: true });
+    });
+    const { id } = await ctx.publisher().publish(subject, { payload: utf8('poison') });
+    await ctx.until(() => timerFired || gaveUp, 'the requeue loop ends');
+    await ctx.until(() => consumer.deliveriesOf(id).at(-1)?.settled === true, 'the last delivery is acked');
+    expect(
+      gaveUp,
+      `a setTimeout(0) set at the first delivery had not run after ${STARVATION_LIMIT} redeliveries: requeueing runs without yielding to the event loop, so a poisoned message freezes the process (timers, I/O, shutdown deadlines)`,
+    ).toBe(false);
   },
 });
