@@ -34,7 +34,7 @@ for _, entry in ipairs(reply[2]) do
       local args = { dlq, 'MAXLEN', '~', ARGV[8], '*' }
       for f = 1, #fields, 2 do
         local name = fields[f]
-        if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' then
+        if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' and name ~= 'q' and name ~= 'w' then
           args[#args + 1] = name
           args[#args + 1] = fields[f + 1]
         end
@@ -43,6 +43,8 @@ for _, entry in ipairs(reply[2]) do
       args[#args + 1] = 's'; args[#args + 1] = ARGV[7]
       args[#args + 1] = 'e'; args[#args + 1] = id
       args[#args + 1] = 'd'; args[#args + 1] = tostring(count - 1)
+      local now = redis.call('TIME')
+      args[#args + 1] = 'w'; args[#args + 1] = now[1] .. string.format('%06d', tonumber(now[2]))
       redis.call('XADD', unpack(args))
       redis.call('XACK', stream, group, id)
       deadLettered = deadLettered + 1

@@ -1,5 +1,5 @@
 -- Moves dead letters back onto their stream, oldest first: each copy loses its dead-letter fields
--- (reason, subject, entry id) and its delivery count, so it is delivered as new; XADD and XDEL
+-- (reason, subject, entry id, time) and its delivery count, so it is delivered as new; XADD and XDEL
 -- happen in one atomic step.
 -- KEYS[1] dead-letter stream, KEYS[2] stream
 -- ARGV[1] most entries to move, ARGV[2] trim strategy ('' | 'MAXLEN' | 'MINID'), ARGV[3] threshold
@@ -15,7 +15,7 @@ for _, entry in ipairs(entries) do
   local fields = entry[2]
   for f = 1, #fields, 2 do
     local name = fields[f]
-    if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' then
+    if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' and name ~= 'q' and name ~= 'w' then
       args[#args + 1] = name
       args[#args + 1] = fields[f + 1]
     end

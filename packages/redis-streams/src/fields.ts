@@ -13,9 +13,11 @@ import { ConfigError, Header, type Headers, type OutgoingMessage } from '@relayb
  * | `t` | publish time, ms since the epoch |
  * | `k` | partition / ordering key, absent when none |
  * | `d` | deliveries before this copy (requeued copies; absent = 0) |
+ * | `q` | requeued copies only: the stream entry id this entry is a copy of |
  * | `r` | dead letters only: reason |
  * | `s` | dead letters only: original subject |
  * | `e` | dead letters only: stream entry id of the dead-lettered entry |
+ * | `w` | dead letters only: when it was dead-lettered, server time in microseconds |
  */
 export const Field = {
   id: 'i',
@@ -25,9 +27,11 @@ export const Field = {
   publishedAt: 't',
   key: 'k',
   deliveries: 'd',
+  copyOf: 'q',
   reason: 'r',
   subject: 's',
   entryId: 'e',
+  deadLetteredAt: 'w',
 } as const;
 
 /** Stream entry fields as sent to XADD: name, value, name, value … */
@@ -75,15 +79,22 @@ export function encodeEntry(message: OutgoingMessage, id: string, publishedAtMs:
 /** A stream entry decoded back into a message. */
 export interface DecodedEntry {
   readonly id: string;
-  readonly payload: Buffer;
+  /** A plain Uint8Array view of the bytes (no copy; not a Buffer, so it compares as one). */
+  readonly payload: Uint8Array;
   readonly headers: Headers;
   /** Deliveries before this copy (0 for a first publish). */
   readonly deliveriesBefore: number;
   /** Dead letters only: the reason. */
   readonly reason: string | undefined;
+  /** Publish time (ms since the epoch), 0 when unknown. */
+  readonly publishedAtMs: number;
+  /** Requeued copies only: the stream entry id this entry copies. */
+  readonly copyOf: string | undefined;
+  /** Dead letters only: when (server time, microseconds since the epoch), 0 when unknown. */
+  readonly deadLetteredAtUs: number;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
 
 /**
  * Decodes the flat field list of a stream entry (as XREADGROUP/XRANGE return it, with Buffers).
@@ -93,13 +104,16 @@ const EMPTY = Buffer.alloc(0);
  */
 export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: string): DecodedEntry {
   let id: string | undefined;
-  let payload: Buffer = EMPTY;
+  let payload: Uint8Array = EMPTY;
   let headers: Headers = {};
   let contentType: string | undefined;
   let key: string | undefined;
   let deliveries = 0;
   let reason: string | undefined;
   let subject: string | undefined;
+  let publishedAtMs = 0;
+  let copyOf: string | undefined;
+  let deadLetteredAtUs = 0;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = String(fields[i]);
     const value = fields[i + 1] as Buffer | string;
@@ -108,7 +122,9 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
         id = String(value);
         break;
       case Field.payload:
-        payload = Buffer.isBuffer(value) ? value : Buffer.from(value);
+        payload = Buffer.isBuffer(value)
+          ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+          : new TextEncoder().encode(value);
         break;
       case Field.headers:
         headers = parseHeaders(String(value));
@@ -128,6 +144,15 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
       case Field.subject:
         subject = String(value);
         break;
+      case Field.publishedAt:
+        publishedAtMs = Number(String(value)) || 0;
+        break;
+      case Field.copyOf:
+        copyOf = String(value);
+        break;
+      case Field.deadLetteredAt:
+        deadLetteredAtUs = Number(String(value)) || 0;
+        break;
     }
   }
   if (contentType !== undefined) headers[Header.contentType] = contentType;
@@ -139,7 +164,16 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
     headers[Header.deliveryCount] = String(deliveries);
     if (subject !== undefined) headers[Header.originalSubject] = subject;
   }
-  return { id: messageId, payload, headers, deliveriesBefore: deliveries, reason };
+  return {
+    id: messageId,
+    payload,
+    headers,
+    deliveriesBefore: deliveries,
+    reason,
+    publishedAtMs,
+    copyOf,
+    deadLetteredAtUs,
+  };
 }
 
 function parseHeaders(json: string): Headers {

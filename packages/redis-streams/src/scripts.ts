@@ -17,5 +17,6 @@ export const Scripts = {
   pruneConsumers: script('prune-consumers', 1),
   replay: script('replay', 2),
   lease: script('lease', 1),
+  members: script('members', 1),
   unlease: script('unlease', 1),
 } as const;

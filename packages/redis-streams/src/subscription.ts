@@ -12,7 +12,7 @@ import {
 } from '@relaybus/core';
 import { type RedisClient, type RedisConnector, runScript, runScriptBuffer } from '@relaybus/redis';
 import type { AckBatcher } from './acks.js';
-import { decodeEntry } from './fields.js';
+import { compareEntryIds, decodeEntry } from './fields.js';
 import { type StreamKeys, trimScriptArgs } from './keys.js';
 import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
 import { errorText } from './publisher.js';
@@ -39,6 +39,8 @@ export interface SubscriptionSettings {
   readonly startFrom: 'new' | 'beginning';
   readonly subjectSettings: ResolvedSubjectOptions;
   readonly streams: readonly StreamKeys[];
+  /** Ordered mode: sorted set of the group's live members (for fair shares of partitions). */
+  readonly membersKey: string;
 }
 
 /** One fetched, unsettled entry. */
@@ -49,6 +51,8 @@ interface Held {
   /** Deliveries before this stream entry was written (the `d` field of a requeued copy). */
   readonly deliveriesBefore: number;
   readonly key: string | undefined;
+  /** Handed to the application's iterator queue (false while parked behind its key). */
+  offered: boolean;
   /** Set when the entry was settled, released or lost: it no longer counts against prefetch. */
   done: boolean;
 }
@@ -59,11 +63,17 @@ interface StreamReader {
   /** Dedicated connection for XREADGROUP BLOCK, made when the reader starts. */
   client: RedisClient | undefined;
   loop: Promise<void> | undefined;
-  /** True while this subscription may fetch from the stream (ordered mode: while it holds the lease). */
+  /** True while this subscription fetches from the stream. */
   active: boolean;
+  /** Ordered mode: this subscription holds the stream's lease. */
+  leased: boolean;
+  /** Ordered mode: giving the lease up (no more fetching; unleased once nothing from it is held). */
+  yielding: boolean;
   /** Ordered mode: the lease was just taken; entries the previous owner left come first. */
   draining: boolean;
   reclaimCursor: string;
+  /** When the fetch loop next looks for idle entries to take over (ms since the epoch). */
+  reclaimAt: number;
   promoteTimer: NodeJS.Timeout | undefined;
   promoteAt: number;
   /** Wakes a reader that sleeps (backoff, draining). */
@@ -73,6 +83,8 @@ interface StreamReader {
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 5_000;
 const PROMOTE_BATCH = 100;
+/** Longest XREADGROUP BLOCK while another reader of the subscription waits for prefetch. */
+const STARVED_BLOCK_MS = 50;
 /** Idle time given to entries released in ordered mode: far beyond any minIdleMs. */
 const RELEASED_IDLE_MS = 2_000_000_000;
 
@@ -133,8 +145,11 @@ export class StreamsSubscription implements Subscription {
       client: undefined,
       loop: undefined,
       active: false,
+      leased: false,
+      yielding: false,
       draining: false,
       reclaimCursor: '0-0',
+      reclaimAt: 0,
       promoteTimer: undefined,
       promoteAt: 0,
       wake: undefined,
@@ -166,9 +181,10 @@ export class StreamsSubscription implements Subscription {
       await this.#leaseTick();
       this.#every(Math.max(10, Math.floor(this.#options.leaseMs / 3)), () => this.#leaseTick());
     } else {
-      for (const reader of this.#readers) this.#startReader(reader);
+      // Resolving once every reader is connected lets messages published right after subscribe()
+      // reach a consumer in publish order even across partitions.
+      await Promise.all(this.#readers.map((reader) => this.#startReader(reader)));
     }
-    this.#every(this.#options.reclaimIntervalMs, () => this.#reclaimTick());
     this.#every(this.#options.keepAliveIntervalMs, () => this.#keepAliveTick());
     for (const reader of this.#readers) this.#schedulePromote(reader, 0);
     if (this.#options.janitorIntervalMs > 0) {
@@ -203,15 +219,14 @@ export class StreamsSubscription implements Subscription {
     await Promise.allSettled([...this.#background]);
     const release: Held[] = [];
     for (const held of this.#held.values()) {
-      if (unseen.has(held.delivery)) release.push(held);
+      if (!held.offered || unseen.has(held.delivery)) release.push(held);
     }
-    for (const parked of this.#parked.values()) release.push(...parked);
     this.#parked.clear();
     try {
       await this.#release(release);
       await this.#context.acks.flush();
       await Promise.all(this.#readers.map((reader) => this.#pruneSelf(reader)));
-      if (this.#ordered) await Promise.all(this.#readers.map((reader) => this.#unlease(reader)));
+      if (this.#ordered) await this.#leave();
     } catch (error) {
       // The entries stay pending with this consumer and are reclaimed after minIdleMs.
       this.#logger.warn({ err: error }, 'could not return unseen deliveries on close');
@@ -222,13 +237,23 @@ export class StreamsSubscription implements Subscription {
 
   // ---- fetching ----------------------------------------------------------------------------
 
-  #startReader(reader: StreamReader): void {
-    if (this.#closed || reader.active) return;
+  /** Starts the fetch loop of `reader`; resolves once its connection answers (never rejects). */
+  #startReader(reader: StreamReader): Promise<void> {
+    if (this.#closed || reader.active) return Promise.resolve();
     reader.active = true;
-    reader.client = this.#context.connector.duplicateFor('reader');
-    reader.loop = this.#readLoop(reader, reader.client);
+    const client = this.#context.connector.duplicateFor('reader');
+    reader.client = client;
+    const loop = this.#readLoop(reader, client).finally(() => {
+      if (reader.loop === loop) reader.loop = undefined;
+    });
+    reader.loop = loop;
+    return client.ping().then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
+  /** Stops fetching at once (lease lost): a blocked read is aborted. */
   #stopReader(reader: StreamReader): void {
     reader.active = false;
     reader.wake?.();
@@ -237,11 +262,22 @@ export class StreamsSubscription implements Subscription {
   }
 
   async #readLoop(reader: StreamReader, client: RedisClient): Promise<void> {
+    try {
+      await this.#fetch(reader, client);
+    } catch (error) {
+      if (!this.#closed) this.#logger.error({ err: error, stream: reader.keys.stream }, 'fetch loop failed');
+    } finally {
+      if (reader.client === client) reader.client = undefined;
+      client.disconnect();
+    }
+  }
+
+  async #fetch(reader: StreamReader, client: RedisClient): Promise<void> {
     const { group, consumer } = this.#settings;
     let failures = 0;
     while (this.#running(reader, client)) {
       if (reader.draining) {
-        if (await this.#drained(reader)) {
+        if (await this.#drained(reader).catch(() => false)) {
           reader.draining = false;
         } else {
           await this.#sleep(reader, this.#options.reclaimIntervalMs);
@@ -252,6 +288,20 @@ export class StreamsSubscription implements Subscription {
       if (count === 0) continue;
       let reply: unknown;
       try {
+        // Taking over idle entries happens here, between reads, with this loop's share of the
+        // prefetch; the read below blocks no longer than until the next reclaim is due.
+        const now = Date.now();
+        if (now >= reader.reclaimAt) {
+          const claimed = await this.#reclaim(reader, count);
+          const more = claimed > 0 || reader.reclaimCursor !== '0-0';
+          reader.reclaimAt = more ? now : now + this.#options.reclaimIntervalMs;
+          failures = 0;
+          if (claimed > 0) continue;
+        }
+        // With more partitions than prefetch, another reader may be waiting for a share held by
+        // this blocked read: block briefly then, so every partition gets its turn.
+        const longest = this.#capacityWaiters.length > 0 ? STARVED_BLOCK_MS : this.#options.blockMs;
+        const blockMs = Math.max(1, Math.min(longest, reader.reclaimAt - Date.now()));
         reply = await client.callBuffer(
           'XREADGROUP',
           'GROUP',
@@ -260,7 +310,7 @@ export class StreamsSubscription implements Subscription {
           'COUNT',
           count,
           'BLOCK',
-          this.#options.blockMs,
+          blockMs,
           'STREAMS',
           reader.keys.stream,
           '>',
@@ -304,18 +354,22 @@ export class StreamsSubscription implements Subscription {
     return !this.#closed && reader.active && reader.client === client;
   }
 
-  /** Fair share of the prefetch for one reader, so several partitions all get to fetch. */
+  /** Fair share of the prefetch for one read, so every partition gets to fetch. */
   #readerShare(): number {
-    const active = this.#readers.filter((reader) => reader.active).length || 1;
-    return Math.max(1, Math.ceil(this.#settings.prefetch / active));
+    return Math.max(1, Math.ceil(this.#settings.prefetch / this.#readers.length));
   }
 
-  /** Waits until at least one delivery fits under the prefetch; reserves up to `most`. 0 if closed. */
+  /**
+   * Waits until at least half of `most` fits under the prefetch (or nothing is held at all), then
+   * reserves up to `most`; 0 if closed. Refilling in halves rather than one slot at a time keeps a
+   * busy consumer from sending an XREADGROUP per settled delivery.
+   */
   async #reserve(most: number): Promise<number> {
+    const threshold = Math.max(1, Math.floor(most / 2));
     for (;;) {
       if (this.#closed) return 0;
       const free = this.#settings.prefetch - this.#held.size - this.#reserved;
-      if (free > 0) {
+      if (free >= threshold || (free > 0 && this.#held.size === 0)) {
         const count = Math.min(free, most);
         this.#reserved += count;
         return count;
@@ -370,6 +424,7 @@ export class StreamsSubscription implements Subscription {
       entryId,
       deliveriesBefore: decoded.deliveriesBefore,
       key,
+      offered: false,
       done: false,
       delivery: new GuardedDelivery(
         {
@@ -397,7 +452,7 @@ export class StreamsSubscription implements Subscription {
       }
       this.#busyKeys.add(held.key);
     }
-    this.#queue.push(held.delivery);
+    held.offered = this.#queue.push(held.delivery);
   }
 
   /** The entry no longer counts against prefetch; its key's next delivery may go. */
@@ -487,6 +542,7 @@ export class StreamsSubscription implements Subscription {
       entryId,
       deliveriesBefore: held.deliveriesBefore,
       key: held.key,
+      offered: false,
       done: false,
       delivery: new GuardedDelivery(
         {
@@ -502,7 +558,7 @@ export class StreamsSubscription implements Subscription {
     held.done = true;
     this.#held.set(`${reader.keys.stream}\u0000${entryId}`, again);
     // The key stays busy: the new delivery goes out ahead of everything parked behind it.
-    this.#queue.push(again.delivery);
+    again.offered = this.#queue.push(again.delivery);
   }
 
   async #deadLetter(
@@ -582,21 +638,6 @@ export class StreamsSubscription implements Subscription {
     void work.finally(() => this.#background.delete(work));
   }
 
-  /** Takes over entries idle with crashed or closed consumers (XAUTOCLAIM). */
-  async #reclaimTick(): Promise<void> {
-    for (const reader of this.#readers) {
-      if (this.#closed) return;
-      if (!reader.active) continue;
-      const count = await this.#reserveNow();
-      if (count === 0) return;
-      try {
-        await this.#reclaim(reader, count);
-      } finally {
-        this.#unreserve(count);
-      }
-    }
-  }
-
   /** Reserves what fits under the prefetch now, without waiting. */
   async #reserveNow(): Promise<number> {
     const free = this.#settings.prefetch - this.#held.size - this.#reserved;
@@ -605,7 +646,8 @@ export class StreamsSubscription implements Subscription {
     return free;
   }
 
-  async #reclaim(reader: StreamReader, count: number): Promise<void> {
+  /** Takes over entries idle with crashed or closed consumers (XAUTOCLAIM); returns how many. */
+  async #reclaim(reader: StreamReader, count: number): Promise<number> {
     const reply = (await runScriptBuffer(
       this.#context.client(),
       Scripts.reclaim,
@@ -638,14 +680,11 @@ export class StreamsSubscription implements Subscription {
     if (claimed.length > 0) {
       this.#logger.debug({ stream: reader.keys.stream, count: claimed.length }, 'reclaimed idle entries');
     }
-    // Reserved capacity is still held by the caller, so the accepted entries fit.
+    // The caller's reservation covers these; close() returns any that were not handed out.
     for (const [rawId, fields, deliveryCount] of claimed) {
-      if (this.#closed) {
-        // Left pending with this consumer; reclaimed by someone else after minIdleMs.
-        return;
-      }
       this.#accept(reader, rawId.toString(), fields, Number(deliveryCount));
     }
+    return claimed.length;
   }
 
   /** Resets the idle time of every held entry so no other consumer reclaims it. */
@@ -659,11 +698,12 @@ export class StreamsSubscription implements Subscription {
     const client = this.#context.client();
     await Promise.all(
       [...byReader].map(async ([reader, list]) => {
+        const ids = list.map((held) => held.entryId).sort(compareEntryIds);
         const lost = (await runScript(
           client,
           Scripts.touch,
           [reader.keys.stream],
-          [this.group, this.consumer, ...list.map((held) => held.entryId)],
+          [this.group, this.consumer, ids[0] as string, ids[ids.length - 1] as string, ...ids],
         )) as string[];
         if (lost.length === 0) return;
         const gone = new Set(lost);
@@ -759,34 +799,80 @@ export class StreamsSubscription implements Subscription {
     return `${reader.keys.stream}:lease:${this.group}`;
   }
 
-  /** Takes free partitions, renews held ones, and stops reading partitions whose lease was lost. */
+  /**
+   * Ordered mode, every leaseMs / 3: heartbeats this member, renews held leases (stopping at once
+   * where one was lost), gives up partitions beyond its fair share (after what it holds from them
+   * is settled) and takes free ones up to its fair share, ceil(partitions / live members).
+   */
   async #leaseTick(): Promise<void> {
     const client = this.#context.client();
+    const ttl = this.#options.leaseMs;
+    const members = Number(
+      await runScript(client, Scripts.members, [this.#settings.membersKey], [this.#leaseToken, ttl, '0']),
+    );
+    const fairShare = Math.ceil(this.#readers.length / Math.max(1, members));
     await Promise.all(
-      this.#readers.map(async (reader) => {
-        let holds = false;
-        try {
-          holds =
-            (await runScript(
-              client,
-              Scripts.lease,
-              [this.#leaseKey(reader)],
-              [this.#leaseToken, this.#options.leaseMs],
-            )) === 1;
-        } catch (error) {
-          this.#logger.warn({ err: error, stream: reader.keys.stream }, 'lease renewal failed');
-          return;
-        }
-        if (this.#closed) return;
-        if (holds && !reader.active) {
-          reader.draining = true;
-          this.#startReader(reader);
-        } else if (!holds && reader.active) {
+      this.#readers
+        .filter((reader) => reader.leased)
+        .map(async (reader) => {
+          if (await this.#lease(reader)) return;
+          reader.leased = false;
+          reader.yielding = false;
+          if (this.#closed) return;
           this.#logger.warn({ stream: reader.keys.stream }, 'partition lease lost; stopped reading it');
           this.#stopReader(reader);
-        }
-      }),
+        }),
     );
+    if (this.#closed) return;
+    let owned = this.#readers.filter((reader) => reader.leased && !reader.yielding);
+    for (const reader of owned.slice(fairShare)) {
+      reader.yielding = true;
+      reader.active = false;
+      reader.wake?.();
+    }
+    owned = owned.slice(0, fairShare);
+    for (const reader of this.#readers) {
+      if (reader.yielding && reader.loop === undefined && this.#heldFrom(reader) === 0) {
+        await this.#unlease(reader);
+        reader.leased = false;
+        reader.yielding = false;
+      }
+    }
+    const started: Promise<void>[] = [];
+    // Start the search at a member-specific offset so members do not all race for partition 0.
+    const offset = Number.parseInt(this.#leaseToken.slice(0, 6), 16) % this.#readers.length;
+    for (let i = 0; i < this.#readers.length && owned.length < fairShare; i++) {
+      const reader = this.#readers[(offset + i) % this.#readers.length] as StreamReader;
+      if (reader.leased || this.#closed) continue;
+      if (!(await this.#lease(reader))) continue;
+      reader.leased = true;
+      reader.draining = true;
+      owned.push(reader);
+      started.push(this.#startReader(reader));
+    }
+    await Promise.all(started);
+  }
+
+  async #lease(reader: StreamReader): Promise<boolean> {
+    try {
+      const result = await runScript(
+        this.#context.client(),
+        Scripts.lease,
+        [this.#leaseKey(reader)],
+        [this.#leaseToken, this.#options.leaseMs],
+      );
+      return result === 1;
+    } catch (error) {
+      this.#logger.warn({ err: error, stream: reader.keys.stream }, 'lease call failed');
+      // Keep what we had: the lease outlives a short outage by up to leaseMs.
+      return reader.leased;
+    }
+  }
+
+  #heldFrom(reader: StreamReader): number {
+    let count = 0;
+    for (const held of this.#held.values()) if (held.reader === reader) count++;
+    return count;
   }
 
   /**
@@ -815,5 +901,16 @@ export class StreamsSubscription implements Subscription {
 
   async #unlease(reader: StreamReader): Promise<void> {
     await runScript(this.#context.client(), Scripts.unlease, [this.#leaseKey(reader)], [this.#leaseToken]);
+  }
+
+  /** Ordered mode, on close: gives up every lease and leaves the member set. */
+  async #leave(): Promise<void> {
+    await Promise.all(this.#readers.filter((reader) => reader.leased).map((reader) => this.#unlease(reader)));
+    await runScript(
+      this.#context.client(),
+      Scripts.members,
+      [this.#settings.membersKey],
+      [this.#leaseToken, this.#options.leaseMs, '1'],
+    );
   }
 }

@@ -85,7 +85,7 @@ export class RedisStreamsTransport implements Transport {
     this.#logger = this.#options.logger.child({ transport: this.name });
     this.capabilities = streamsCapabilities(this.#options.defaults.ordered);
     this.#acks = new AckBatcher(
-      () => this.client(),
+      () => this.client('acks'),
       this.#options.ackBatchSize,
       this.#options.ackDelayMs,
       this.#logger,
@@ -114,9 +114,9 @@ export class RedisStreamsTransport implements Transport {
   }
 
   /** The shared command client (publishing, settling, scripts). Throws `ClosedError` once closed. */
-  client(): RedisClient {
+  client(role = 'main'): RedisClient {
     if (this.#closed) throw new ClosedError('RedisStreamsTransport');
-    return this.connector.client('main');
+    return this.connector.client(role);
   }
 
   /** Settings in force for `subject` (its `subjects` entry, else `defaults`). */
@@ -148,10 +148,11 @@ export class RedisStreamsTransport implements Transport {
     this.#assertOpen();
     checkRedisSubject(subject);
     rejectUnknownOptions('subscribe', options, SUBSCRIBE_KEYS);
+    const group = checkName('group', options.group ?? 'default');
     const subscription = new StreamsSubscription(
       {
         subject,
-        group: checkName('group', options.group ?? 'default'),
+        group,
         consumer: checkName('consumer', options.consumer ?? newConsumerName()),
         prefetch: checkInteger('prefetch', options.prefetch ?? this.#options.prefetch, 1, 100_000),
         maxDeliveries:
@@ -161,6 +162,7 @@ export class RedisStreamsTransport implements Transport {
         startFrom: checkOneOf('startFrom', options.startFrom ?? 'new', ['new', 'beginning'] as const),
         subjectSettings: this.subjectSettings(subject),
         streams: this.streamKeys(subject),
+        membersKey: `${this.connector.keys.stream(subject)}:members:${group}`,
       },
       {
         options: this.#options,
@@ -200,7 +202,7 @@ export class RedisStreamsTransport implements Transport {
     this.#assertOpen();
     rejectUnknownOptions('deadLetters', options, ['limit', 'before']);
     const streams = this.streamKeys(subject).map((keys) => keys.deadLetters);
-    return readNewest(this.client(), subject, streams, options);
+    return readNewest(this.client(), subject, streams, options, 'dead-lettered');
   }
 
   /**

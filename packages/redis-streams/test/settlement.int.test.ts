@@ -53,13 +53,11 @@ describe('settlement on Redis Streams', () => {
     const subscription = await t.subscribe(subject);
     const seen = collect(subscription, (d) => d.ack());
     const payload = new Uint8Array([0, 255, 1, 2, 128]);
-    const { id } = await t
-      .publisher()
-      .publish(subject, {
-        payload,
-        headers: { a: '1', 'x-relaybus-content-type': 'application/octet-stream' },
-        key: 'k',
-      });
+    const { id } = await t.publisher().publish(subject, {
+      payload,
+      headers: { a: '1', 'x-relaybus-content-type': 'application/octet-stream' },
+      key: 'k',
+    });
     await until(() => seen.length === 1);
     const [d] = seen as [RawDelivery];
     expect(d.id).toBe(id);
