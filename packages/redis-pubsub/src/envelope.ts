@@ -1,0 +1,127 @@
+import { Header, type Headers, msgpackCodec } from '@relaybus/core';
+
+/**
+ * The relaybus Pub/Sub envelope: the bytes published on a channel.
+ *
+ * ```
+ * offset 0   0xC1 0x52 0x42      magic: 0xC1 is never the first byte of MessagePack, JSON or
+ *                                any UTF-8 text, so a plain PUBLISH of those never looks like one
+ * offset 3   0x01                version
+ * offset 4   uint32 big-endian   length M of the meta block
+ * offset 8   meta (M bytes)      MessagePack array [id: string, headers: map string→string,
+ *                                contentType: nil | small int (see CONTENT_TYPE_CODES) | string]
+ * offset 8+M payload             the message bytes, as published (not re-encoded)
+ * ```
+ *
+ * The content type travels outside the header map, and the three built-in ones as one byte, so a
+ * typical envelope costs 8 bytes plus the id (≈30) plus the application's headers.
+ */
+export const ENVELOPE_MAGIC: readonly number[] = [0xc1, 0x52, 0x42];
+/** The envelope version this package writes (and the only one it reads). */
+export const ENVELOPE_VERSION = 1;
+/** Bytes before the meta block. */
+export const ENVELOPE_HEADER_BYTES = 8;
+
+/** Content types written as one small integer instead of a string. */
+export const CONTENT_TYPE_CODES: Readonly<Record<number, string>> = Object.freeze({
+  1: 'application/msgpack',
+  2: 'application/json',
+  3: 'application/octet-stream',
+});
+const CODE_OF = new Map(Object.entries(CONTENT_TYPE_CODES).map(([code, type]) => [type, Number(code)]));
+
+/** A message read from an envelope. */
+export interface EnvelopeMessage {
+  readonly id: string;
+  /** Application headers plus `x-relaybus-content-type` when the publisher set one. */
+  readonly headers: Headers;
+  /** A plain `Uint8Array` view of the payload bytes inside the envelope (not a copy). */
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Wraps a message in the envelope. `headers` may hold `x-relaybus-content-type`; it is stored
+ * compactly and comes back as a header from `decodeEnvelope`. Returns a new Buffer (the payload is
+ * copied, so the caller may reuse its buffer once this returns).
+ */
+export function encodeEnvelope(id: string, headers: Headers | undefined, payload: Uint8Array): Buffer {
+  let contentType: string | undefined;
+  let rest: Headers = {};
+  if (headers !== undefined) {
+    contentType = headers[Header.contentType];
+    if (contentType === undefined) {
+      rest = headers;
+    } else {
+      for (const key in headers) if (key !== Header.contentType) rest[key] = headers[key] as string;
+    }
+  }
+  const code = contentType === undefined ? null : (CODE_OF.get(contentType) ?? contentType);
+  const meta = msgpackCodec.encode([id, rest, code]);
+  const envelope = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + meta.length + payload.length);
+  envelope[0] = ENVELOPE_MAGIC[0] as number;
+  envelope[1] = ENVELOPE_MAGIC[1] as number;
+  envelope[2] = ENVELOPE_MAGIC[2] as number;
+  envelope[3] = ENVELOPE_VERSION;
+  envelope.writeUInt32BE(meta.length, 4);
+  envelope.set(meta, ENVELOPE_HEADER_BYTES);
+  envelope.set(payload, ENVELOPE_HEADER_BYTES + meta.length);
+  return envelope;
+}
+
+/**
+ * A plain `Uint8Array` view of `bytes` from `start` (no copy). A Buffer's `subarray` is a Buffer,
+ * and codecs handing out views of it (msgpack `bin`) would give the application Buffers.
+ */
+export function plainView(bytes: Uint8Array, start = 0): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, bytes.byteLength - start);
+}
+
+/** True when `bytes` starts like an envelope (magic and version), whether or not the rest is sound. */
+export function looksLikeEnvelope(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= ENVELOPE_HEADER_BYTES &&
+    bytes[0] === ENVELOPE_MAGIC[0] &&
+    bytes[1] === ENVELOPE_MAGIC[1] &&
+    bytes[2] === ENVELOPE_MAGIC[2] &&
+    bytes[3] === ENVELOPE_VERSION
+  );
+}
+
+/**
+ * Reads an envelope. Never throws: anything that is not a whole, well-formed envelope (a plain
+ * PUBLISH from another client, a truncated or corrupted envelope, a newer version) yields
+ * `undefined`, and the caller delivers the bytes as they are.
+ */
+export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage | undefined {
+  if (!looksLikeEnvelope(bytes)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const metaLength = view.getUint32(4);
+  if (metaLength > bytes.length - ENVELOPE_HEADER_BYTES) return undefined;
+  let meta: unknown;
+  try {
+    meta = msgpackCodec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + metaLength));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(meta) || meta.length < 3) return undefined;
+  const [id, map, code] = meta as unknown[];
+  if (typeof id !== 'string' || id.length === 0) return undefined;
+  if (map === null || typeof map !== 'object' || Array.isArray(map) || map instanceof Uint8Array) {
+    return undefined;
+  }
+  const headers: Headers = {};
+  for (const [key, value] of Object.entries(map)) {
+    if (typeof value !== 'string') return undefined;
+    headers[key] = value;
+  }
+  if (typeof code === 'number') {
+    const contentType = CONTENT_TYPE_CODES[code];
+    if (contentType === undefined) return undefined;
+    headers[Header.contentType] = contentType;
+  } else if (typeof code === 'string') {
+    headers[Header.contentType] = code;
+  } else if (code !== null) {
+    return undefined;
+  }
+  return { id, headers, payload: plainView(bytes, ENVELOPE_HEADER_BYTES + metaLength) };
+}

@@ -1,0 +1,169 @@
+import {
+  ConfigError,
+  describeValue,
+  Header,
+  type Headers,
+  newMessageId,
+  type OutgoingMessage,
+  type Publisher,
+  TransportError,
+  UnsupportedError,
+} from '@relaybus/core';
+import type { RedisClient } from '@relaybus/redis';
+import { Cluster, type Redis } from 'iovalkey';
+import type { ChannelNames } from './channels.js';
+import { encodeEnvelope } from './envelope.js';
+import type { PubSubMode } from './options.js';
+
+/** What `publish` reports on Pub/Sub: the id, and how many subscribers received the message. */
+export interface PubSubPublishResult {
+  readonly id: string;
+  /**
+   * The PUBLISH / SPUBLISH reply: subscribers that received the message. On a Cluster it counts
+   * the subscribers connected to the node that took the message, which for relaybus subscribers
+   * is all of them (they subscribe at the node owning the subject's slot, where it is published).
+   */
+  readonly receivers: number;
+}
+
+/** What a publisher needs from its transport. */
+export interface PublisherContext {
+  readonly mode: PubSubMode;
+  readonly names: ChannelNames;
+  /** The shared command client; throws `ClosedError` once the transport is closed. */
+  readonly client: () => RedisClient;
+}
+
+interface Prepared {
+  readonly id: string;
+  readonly envelope: Buffer;
+}
+
+function checkHeaders(headers: unknown, option: string): Headers | undefined {
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new ConfigError(option, `must be an object of string values, got ${describeValue(headers)}`);
+  }
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      throw new ConfigError(`${option}.${key}`, `must be a string, got ${describeValue(value)}`);
+    }
+  }
+  return headers as Headers;
+}
+
+function prepare(message: OutgoingMessage, option: string): Prepared {
+  if (message === null || typeof message !== 'object') {
+    throw new ConfigError(
+      option,
+      `must be an object { payload, headers?, id?, key? }, got ${describeValue(message)}`,
+    );
+  }
+  if (!(message.payload instanceof Uint8Array)) {
+    throw new ConfigError(`${option}.payload`, `must be a Uint8Array, got ${describeValue(message.payload)}`);
+  }
+  if (message.delayMs !== undefined && message.delayMs !== 0) {
+    throw new UnsupportedError(
+      `redis-pubsub cannot delay a message (${option}.delayMs = ${describeValue(message.delayMs)}): Pub/Sub delivers at once or never (capabilities.delayedPublish is false)`,
+    );
+  }
+  const id = message.id ?? newMessageId();
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new ConfigError(`${option}.id`, `must be a non-empty string, got ${describeValue(id)}`);
+  }
+  let headers = checkHeaders(message.headers, `${option}.headers`);
+  if (message.key !== undefined) {
+    if (typeof message.key !== 'string') {
+      throw new ConfigError(`${option}.key`, `must be a string, got ${describeValue(message.key)}`);
+    }
+    headers = { ...headers, [Header.partitionKey]: message.key };
+  }
+  return { id, envelope: encodeEnvelope(id, headers, message.payload) };
+}
+
+function wrap(error: unknown, what: string): TransportError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TransportError(`${what} failed: ${reason}`, { cause: error });
+}
+
+/**
+ * Publishes envelopes with PUBLISH (classic) or SPUBLISH (sharded). Resolves once Redis replied,
+ * with the number of subscribers that received each message; a message nobody was subscribed to
+ * is gone (`receivers: 0`).
+ */
+export class PubSubPublisher implements Publisher {
+  readonly #context: PublisherContext;
+
+  constructor(context: PublisherContext) {
+    this.#context = context;
+  }
+
+  async publish(subject: string, message: OutgoingMessage): Promise<PubSubPublishResult> {
+    const channel = this.#context.names.channel(subject);
+    const { id, envelope } = prepare(message, 'message');
+    const target = await this.#target(channel);
+    let receivers: unknown;
+    try {
+      receivers =
+        this.#context.mode === 'sharded'
+          ? await target.spublish(channel, envelope)
+          : await target.publish(channel, envelope);
+    } catch (error) {
+      throw wrap(error, `${this.#context.mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH'} to ${channel}`);
+    }
+    return { id, receivers: Number(receivers) };
+  }
+
+  async publishMany(subject: string, messages: readonly OutgoingMessage[]): Promise<PubSubPublishResult[]> {
+    const channel = this.#context.names.channel(subject);
+    if (!Array.isArray(messages)) {
+      throw new ConfigError('messages', `must be an array, got ${describeValue(messages)}`);
+    }
+    const prepared = messages.map((message, i) => prepare(message, `messages[${i}]`));
+    if (prepared.length === 0) return [];
+    const target = await this.#target(channel);
+    const pipeline = target.pipeline();
+    const sharded = this.#context.mode === 'sharded';
+    for (const { envelope } of prepared) {
+      if (sharded) pipeline.spublish(channel, envelope);
+      else pipeline.publish(channel, envelope);
+    }
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      throw wrap(error, `publishing ${prepared.length} messages to ${channel}`);
+    }
+    if (replies === null) throw new TransportError(`publishing to ${channel} got no replies`);
+    return prepared.map(({ id }, i) => {
+      const [error, receivers] = replies[i] ?? [new Error('no reply'), 0];
+      if (error !== null) {
+        // Earlier messages of the batch may have been published; say which one failed.
+        throw wrap(error, `publishing message ${i} (${id}) of ${prepared.length} to ${channel}`);
+      }
+      return { id, receivers: Number(receivers) };
+    });
+  }
+
+  /**
+   * Where to send a publish. Sharded: the shared client (a Cluster client routes SPUBLISH to the
+   * slot's owner). Classic on a Cluster: the node owning the channel's slot, where relaybus
+   * subscribers listen, so the reply counts them and one subject's messages leave from one node.
+   */
+  async #target(channel: string): Promise<Redis | Cluster> {
+    const client = this.#context.client();
+    if (this.#context.mode === 'sharded' || !(client instanceof Cluster)) return client;
+    let node = ownerNode(client, this.#context.names.slot(channel));
+    if (node === undefined && client.status !== 'ready') {
+      await client.ping();
+      node = ownerNode(client, this.#context.names.slot(channel));
+    }
+    return node ?? client;
+  }
+}
+
+function ownerNode(cluster: Cluster, slot: number): Redis | undefined {
+  const key = cluster.slots[slot]?.[0];
+  if (key === undefined) return undefined;
+  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === key);
+}
