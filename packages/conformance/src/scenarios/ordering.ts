@@ -14,19 +14,21 @@ interface Processed {
 }
 
 /**
- * A consumer handling one delivery at a time with a random amount of work (0–3 ms), recording
- * the order in which work *finished* across the whole group. Were two messages of one key in
- * flight at two consumers at once, the random work would let the later one finish first.
+ * Consumers of one group, each handling one delivery at a time and recording the order in which
+ * handling *finished* across the group. With `randomWorkMs`, each handling takes 0 to that many
+ * ms: were two messages of one key in flight at two consumers at once, the later one could
+ * finish first.
  */
 async function orderedConsumers(
   ctx: ScenarioContext,
   subject: string,
   count: number,
   processed: Processed[],
+  randomWorkMs: number,
 ): Promise<Consumer[]> {
   const group = ctx.group();
   const handle = async (delivery: RawDelivery): Promise<void> => {
-    await delay(Math.floor(Math.random() * 4));
+    if (randomWorkMs > 0) await delay(Math.floor(Math.random() * (randomWorkMs + 1)));
     const [key, seq] = text(delivery.payload).split(':');
     processed.push({ key: key as string, seq: Number(seq) });
     await delivery.ack();
@@ -68,7 +70,7 @@ export const orderingPerKey = defineScenario({
     const subject = ctx.subject();
     const perKey = ctx.scaled(40);
     const processed: Processed[] = [];
-    await orderedConsumers(ctx, subject, ctx.capabilities.competingConsumers ? 3 : 1, processed);
+    await orderedConsumers(ctx, subject, ctx.capabilities.competingConsumers ? 3 : 1, processed, 3);
     for (let seq = 0; seq < perKey; seq++) {
       for (const key of KEYS) {
         await ctx.publisher().publish(subject, { payload: utf8(`${key}:${seq}`), key });
@@ -92,7 +94,8 @@ export const orderingTotal = defineScenario({
     const subject = ctx.subject();
     const count = ctx.scaled(200);
     const processed: Processed[] = [];
-    await orderedConsumers(ctx, subject, 1, processed);
+    // One consumer handles serially: the order it receives in is the order it finishes in.
+    await orderedConsumers(ctx, subject, 1, processed, 0);
     for (let seq = 0; seq < count; seq++) {
       const key = seq % 3 === 0 ? undefined : (KEYS[seq % KEYS.length] as string);
       await ctx.publisher().publish(subject, { payload: utf8(`all:${seq}`), ...(key ? { key } : {}) });
