@@ -1,0 +1,117 @@
+import { Header } from '@relaybus/core';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeEnvelope,
+  ENVELOPE_HEADER_BYTES,
+  ENVELOPE_MAGIC,
+  encodeEnvelope,
+  looksLikeEnvelope,
+} from '../src/index.js';
+import { utf8 } from './helpers.js';
+
+function allBytes(): Uint8Array {
+  return Uint8Array.from({ length: 256 }, (_, i) => i);
+}
+
+describe('envelope', () => {
+  it('round-trips id, headers, content type and every byte value of the payload', () => {
+    const headers = {
+      'x-app': 'value',
+      ключ: 'значение ✓',
+      empty: '',
+      [Header.contentType]: 'application/vnd.custom+json',
+    };
+    const decoded = decodeEnvelope(encodeEnvelope('id-1', headers, allBytes()));
+    expect(decoded?.id).toBe('id-1');
+    expect(decoded?.headers).toEqual(headers);
+    expect(decoded?.payload).toEqual(allBytes());
+  });
+
+  it('stores the built-in content types as one byte and restores them as the header', () => {
+    for (const contentType of ['application/msgpack', 'application/json', 'application/octet-stream']) {
+      const custom = encodeEnvelope(
+        'id',
+        { [Header.contentType]: 'x/' + 'y'.repeat(contentType.length - 2) },
+        utf8('p'),
+      );
+      const builtIn = encodeEnvelope('id', { [Header.contentType]: contentType }, utf8('p'));
+      expect(builtIn.length).toBeLessThan(custom.length - 10);
+      expect(decodeEnvelope(builtIn)?.headers).toEqual({ [Header.contentType]: contentType });
+    }
+  });
+
+  it('round-trips a message without headers and an empty payload', () => {
+    const decoded = decodeEnvelope(encodeEnvelope('id-2', undefined, new Uint8Array(0)));
+    expect(decoded).toEqual({ id: 'id-2', headers: {}, payload: new Uint8Array(0) });
+  });
+
+  it('copies the payload, so the caller may reuse its buffer', () => {
+    const payload = utf8('reused');
+    const envelope = encodeEnvelope('id', {}, payload);
+    payload.fill(0);
+    expect(decodeEnvelope(envelope)?.payload).toEqual(utf8('reused'));
+  });
+
+  it('hands out the payload as a plain Uint8Array view, also when reading from a Buffer', () => {
+    const decoded = decodeEnvelope(encodeEnvelope('id', {}, utf8('view')));
+    expect(decoded?.payload.constructor).toBe(Uint8Array);
+    expect(Buffer.isBuffer(decoded?.payload)).toBe(false);
+  });
+
+  it('does not mistake MessagePack, JSON or UTF-8 text for an envelope', () => {
+    for (const foreign of [utf8('hello'), utf8('{"a":1}'), Uint8Array.of(0x93, 1, 2, 3), utf8('héllo ✓')]) {
+      expect(looksLikeEnvelope(foreign)).toBe(false);
+      expect(decodeEnvelope(foreign)).toBeUndefined();
+    }
+  });
+
+  it('yields undefined, never throws, for truncated, corrupted or future envelopes', () => {
+    const good = encodeEnvelope('id', { a: 'b', [Header.contentType]: 'application/json' }, utf8('payload'));
+    const cases: Uint8Array[] = [
+      new Uint8Array(0),
+      Uint8Array.from(ENVELOPE_MAGIC),
+      good.subarray(0, ENVELOPE_HEADER_BYTES + 2),
+      Uint8Array.of(...ENVELOPE_MAGIC, 2, ...good.subarray(4)),
+    ];
+    const hugeLength = Buffer.from(good);
+    hugeLength.writeUInt32BE(0xffffffff, 4);
+    cases.push(hugeLength);
+    const badMeta = Buffer.from(good);
+    badMeta.fill(0xc1, ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + 3);
+    cases.push(badMeta);
+    for (let i = 0; i < 200; i++) {
+      const noise = Buffer.from(good);
+      const at = ENVELOPE_HEADER_BYTES + (i % (good.length - ENVELOPE_HEADER_BYTES));
+      noise[at] = (noise[at] as number) ^ (1 + (i % 255));
+      cases.push(noise);
+    }
+    for (const bytes of cases) {
+      expect(() => decodeEnvelope(bytes)).not.toThrow();
+    }
+    for (const bytes of cases.slice(0, 6)) expect(decodeEnvelope(bytes)).toBeUndefined();
+  });
+
+  it('rejects meta blocks of the wrong shape (non-string header values, unknown content type codes)', () => {
+    const withMeta = (meta: Uint8Array): Buffer => {
+      const out = Buffer.alloc(ENVELOPE_HEADER_BYTES + meta.length);
+      out.set([...ENVELOPE_MAGIC, 1]);
+      out.writeUInt32BE(meta.length, 4);
+      out.set(meta, ENVELOPE_HEADER_BYTES);
+      return out;
+    };
+    // msgpack: [ "id", { "a": 1 }, nil ]
+    expect(
+      decodeEnvelope(withMeta(Uint8Array.of(0x93, 0xa2, 0x69, 0x64, 0x81, 0xa1, 0x61, 0x01, 0xc0))),
+    ).toBeUndefined();
+    // msgpack: [ "id", {}, 99 ]
+    expect(decodeEnvelope(withMeta(Uint8Array.of(0x93, 0xa2, 0x69, 0x64, 0x80, 0x63)))).toBeUndefined();
+    // msgpack: [ "", {}, nil ]
+    expect(decodeEnvelope(withMeta(Uint8Array.of(0x93, 0xa0, 0x80, 0xc0)))).toBeUndefined();
+    // msgpack: [ "id", {}, nil ] is fine
+    expect(decodeEnvelope(withMeta(Uint8Array.of(0x93, 0xa2, 0x69, 0x64, 0x80, 0xc0)))).toEqual({
+      id: 'id',
+      headers: {},
+      payload: new Uint8Array(0),
+    });
+  });
+});
