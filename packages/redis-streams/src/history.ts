@@ -65,7 +65,7 @@ async function newestOf(
   let upper = end;
   for (;;) {
     const count = Math.min(PAGE, Math.max(limit - found.length, 10));
-    const page = (await client.callBuffer('XREVRANGE', stream, upper, '-', 'COUNT', count)) as Array<
+    const page = (await client.callBuffer('xrevrange', stream, upper, '-', 'COUNT', count)) as Array<
       [Buffer, Buffer[]]
     >;
     for (const [rawId, fields] of page) {

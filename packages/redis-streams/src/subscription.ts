@@ -10,13 +10,13 @@ import {
   type Subscription,
   TransportError,
 } from '@relaybus/core';
-import { type RedisClient, type RedisConnector, runScript, runScriptBuffer } from '@relaybus/redis';
+import { type RedisClient, type RedisConnector, runScript } from '@relaybus/redis';
 import type { AckBatcher } from './acks.js';
 import { compareEntryIds, decodeEntry } from './fields.js';
 import { type StreamKeys, trimScriptArgs } from './keys.js';
 import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
 import { errorText } from './publisher.js';
-import { Scripts } from './scripts.js';
+import { runScriptBuffer, Scripts } from './scripts.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {
@@ -302,8 +302,10 @@ export class StreamsSubscription implements Subscription {
         // this blocked read: block briefly then, so every partition gets its turn.
         const longest = this.#capacityWaiters.length > 0 ? STARVED_BLOCK_MS : this.#options.blockMs;
         const blockMs = Math.max(1, Math.min(longest, reader.reclaimAt - Date.now()));
+        // Lower case on purpose: iovalkey finds the key (and so the Cluster slot) of `call`ed
+        // commands only by their lower-case name; 'XREADGROUP' would go to a random node.
         reply = await client.callBuffer(
-          'XREADGROUP',
+          'xreadgroup',
           'GROUP',
           group,
           consumer,
