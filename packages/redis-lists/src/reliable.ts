@@ -9,6 +9,7 @@ import {
   TransportError,
 } from '@relaybus/core';
 import { type RedisClient, runScript, runScriptBuffer } from '@relaybus/redis';
+import { AckBatcher } from './acks.js';
 import { deadLetterEntry, rawId } from './dead-letters.js';
 import { bytesOf, decodeEntry, type Entry, encodeEntry } from './entry.js';
 import { Heartbeat } from './heartbeat.js';
@@ -55,6 +56,7 @@ export class ReliableSubscription implements Subscription {
   readonly #held = new Map<RawDelivery, Held>();
   readonly #heartbeat: Heartbeat;
   readonly #processing: string;
+  readonly #acks: AckBatcher;
   #fetchClient: RedisClient | undefined;
   #loop: Promise<void> | undefined;
   #reapTimer: NodeJS.Timeout | undefined;
@@ -73,6 +75,7 @@ export class ReliableSubscription implements Subscription {
     this.group = settings.group;
     this.consumer = settings.consumer;
     this.#processing = settings.keys.processing(settings.consumer);
+    this.#acks = new AckBatcher(this.#processing, context.client);
     this.#logger = context.logger.child({ subject: settings.subject, consumer: settings.consumer });
     const { options } = context;
     this.#heartbeat = new Heartbeat(
@@ -412,8 +415,7 @@ export class ReliableSubscription implements Subscription {
     const { delivery, value, entry } = held;
     switch (settlement.kind) {
       case 'ack': {
-        const removed = await client.lrem(this.#processing, -1, value);
-        if (removed === 0) {
+        if (!(await this.#acks.ack(value))) {
           this.#release(held);
           throw this.#lost(held, 'ack');
         }

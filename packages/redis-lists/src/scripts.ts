@@ -6,6 +6,7 @@ const script = (name: string, keys: number) =>
 /** The Lua scripts of the Lists transport, read once when the module loads. */
 export const SCRIPTS = {
   take: script('take', 2),
+  ack: script('ack', 1),
   requeue: script('requeue', 2),
   defer: script('defer', 2),
   schedule: script('schedule', 1),
