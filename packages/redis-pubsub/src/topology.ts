@@ -111,7 +111,7 @@ export class ClusterTopology {
   }
 
   async #read(): Promise<void> {
-    const reply = await this.#client().call('CLUSTER', 'SLOTS');
+    const reply = await this.#client().call('cluster', 'slots');
     const ranges = parseClusterSlots(reply, this.#fallbackHost);
     if (ranges.length > 0) this.#ranges = ranges;
     this.#refreshedAt = Date.now();
