@@ -10,6 +10,7 @@ import {
 } from '@relaybus/core';
 import { type RedisClient, runScript, runScriptBuffer } from '@relaybus/redis';
 import { AckBatcher } from './acks.js';
+import { BlockingClient } from './blocking.js';
 import { deadLetterEntry, rawId } from './dead-letters.js';
 import { bytesOf, decodeEntry, type Entry, encodeEntry } from './entry.js';
 import { Heartbeat } from './heartbeat.js';
@@ -57,7 +58,8 @@ export class ReliableSubscription implements Subscription {
   readonly #heartbeat: Heartbeat;
   readonly #processing: string;
   readonly #acks: AckBatcher;
-  #fetchClient: RedisClient | undefined;
+  #fetcher: BlockingClient | undefined;
+  #registered = false;
   #loop: Promise<void> | undefined;
   #reapTimer: NodeJS.Timeout | undefined;
   #capacityWaiter: (() => void) | undefined;
@@ -120,6 +122,7 @@ export class ReliableSubscription implements Subscription {
       );
     }
     await this.#heartbeat.beat();
+    this.#registered = true;
     if (this.#closed) return;
     this.#heartbeat.start();
     this.#context.promoter.acquire();
@@ -127,17 +130,18 @@ export class ReliableSubscription implements Subscription {
     const { reapIntervalMs } = this.#context.options;
     this.#reapTimer = setInterval(() => void this.#reap(), reapIntervalMs);
     void this.#reap();
-    const fetchClient = this.#context.connector.duplicateFor('lists-fetch');
-    this.#fetchClient = fetchClient;
-    let ready = false;
     // A command in flight when the connection dropped is re-sent after the reconnect; if the first
     // one had moved an entry, that entry sits in the processing list unknown to us. Look once the
     // loop is between commands.
-    fetchClient.on('ready', () => {
-      if (ready) this.#reconcileNeeded = true;
-      ready = true;
-    });
-    this.#loop = this.#run(fetchClient);
+    const fetcher = new BlockingClient(
+      this.#context.connector,
+      () => {
+        this.#reconcileNeeded = true;
+      },
+      this.#logger,
+    );
+    this.#fetcher = fetcher;
+    this.#loop = this.#run(fetcher.client);
   }
 
   /**
@@ -161,20 +165,20 @@ export class ReliableSubscription implements Subscription {
     const unseen = new Set(this.#queue.close());
     this.#capacityWaiter?.();
     this.#sleepWaiter?.();
-    this.#fetchClient?.disconnect();
-    await this.#loop?.catch(() => undefined);
-    this.#fetchClient = undefined;
-    try {
-      const client = this.#context.connector.client('main');
-      await this.#reconcile(client, unseen);
-    } catch (error) {
-      this.#logger.warn(
-        { err: error },
-        'could not return unseen deliveries on close; the reaper returns them once the heartbeat expires',
-      );
+    if (this.#fetcher !== undefined) {
+      try {
+        const client = this.#context.connector.client('main');
+        await this.#fetcher.interrupt(this.#loop, client);
+        await this.#reconcile(client, unseen);
+      } catch (error) {
+        this.#logger.warn(
+          { err: error },
+          'could not return unseen deliveries on close; the reaper returns them once the heartbeat expires',
+        );
+      }
     }
     for (const delivery of unseen) this.#held.delete(delivery);
-    await this.#leave();
+    if (this.#registered) await this.#leave();
     this.#context.onClose(this);
   }
 

@@ -8,6 +8,7 @@ import {
   type Subscription,
 } from '@relaybus/core';
 import { type RedisClient, runScript } from '@relaybus/redis';
+import { BlockingClient } from './blocking.js';
 import { deadLetterEntry, rawId } from './dead-letters.js';
 import { bytesOf, decodeEntry, type Entry } from './entry.js';
 import { SCRIPTS } from './scripts.js';
@@ -35,7 +36,7 @@ export class SimpleSubscription implements Subscription {
   readonly #values = new WeakMap<RawDelivery, Buffer>();
   /** Values popped after close began, to return to the queue. */
   readonly #orphans: Buffer[] = [];
-  #fetchClient: RedisClient | undefined;
+  #fetcher: BlockingClient | undefined;
   #loop: Promise<void> | undefined;
   #sleepWaiter: (() => void) | undefined;
   #requeueWarned = false;
@@ -66,8 +67,8 @@ export class SimpleSubscription implements Subscription {
     if (this.#closed) return;
     this.#context.promoter.acquire();
     this.#promoting = true;
-    this.#fetchClient = this.#context.connector.duplicateFor('lists-fetch');
-    this.#loop = this.#run(this.#fetchClient);
+    this.#fetcher = new BlockingClient(this.#context.connector, () => undefined, this.#logger);
+    this.#loop = this.#run(this.#fetcher.client);
   }
 
   /**
@@ -86,9 +87,11 @@ export class SimpleSubscription implements Subscription {
     this.#promoting = false;
     const unseen = this.#queue.close();
     this.#sleepWaiter?.();
-    this.#fetchClient?.disconnect();
-    await this.#loop?.catch(() => undefined);
-    this.#fetchClient = undefined;
+    try {
+      await this.#fetcher?.interrupt(this.#loop, this.#context.connector.client('main'));
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'could not interrupt the fetch loop');
+    }
     const back: Buffer[] = [...this.#orphans].reverse();
     for (let i = unseen.length - 1; i >= 0; i--) {
       const value = this.#values.get(unseen[i] as RawDelivery);

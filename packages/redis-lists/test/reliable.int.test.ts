@@ -216,4 +216,22 @@ describe('reliable mode', () => {
     await delay(200);
     expect(seen.length).toBe(4);
   });
+
+  it('loses nothing when close() races a message arriving at a blocked BLMOVE (30 rounds)', async () => {
+    const subject = randomSubject('reliable-race');
+    const transport = lists();
+    const keys = transport.keys(subject);
+    const publisher = transport.publisher();
+    for (let round = 0; round < 30; round++) {
+      const subscription = await transport.subscribe(subject, { consumer: `racer-${round}`, prefetch: 1 });
+      await Promise.all([
+        publisher.publish(subject, { payload: Buffer.from(`round ${round}`) }),
+        delay(round % 6).then(() => subscription.close()),
+      ]);
+      expect(await redis.llen(keys.queue), `messages on the queue after round ${round}`).toBe(1);
+      expect(await redis.exists(keys.processing(`racer-${round}`))).toBe(0);
+      await redis.del(keys.queue);
+    }
+    expect(await redis.zcard(keys.consumers), 'consumers left in the registry').toBe(0);
+  });
 });

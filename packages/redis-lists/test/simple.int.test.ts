@@ -120,4 +120,21 @@ describe('simple mode', () => {
     await delay(200);
     expect(reliableSeen.length).toBe(1);
   });
+
+  it('loses nothing when close() races a message arriving at a blocked BRPOP (30 rounds)', async () => {
+    const subject = randomSubject('simple-race');
+    const transport = lists();
+    const keys = transport.keys(subject);
+    const publisher = transport.publisher();
+    for (let round = 0; round < 30; round++) {
+      const subscription = await transport.subscribe(subject, { prefetch: 1 });
+      await Promise.all([
+        publisher.publish(subject, { payload: Buffer.from(`round ${round}`) }),
+        delay(round % 6).then(() => subscription.close()),
+      ]);
+      // Nobody pulled it, so wherever it got to, close() must have put it back.
+      expect(await redis.llen(keys.queue), `messages on the queue after round ${round}`).toBe(1);
+      await redis.del(keys.queue);
+    }
+  });
 });
