@@ -45,27 +45,83 @@ export interface EnvelopeMessage {
  * copied, so the caller may reuse its buffer once this returns).
  */
 export function encodeEnvelope(id: string, headers: Headers | undefined, payload: Uint8Array): Buffer {
+  // The meta block is written by hand, straight into the one buffer of the envelope: a general
+  // MessagePack encoder costs a fresh encoder and an intermediate buffer per message.
   let contentType: string | undefined;
-  let rest: Headers = {};
+  let metaLength = 1 + stringSize(id);
+  let entries = 0;
   if (headers !== undefined) {
-    contentType = headers[Header.contentType];
-    if (contentType === undefined) {
-      rest = headers;
-    } else {
-      for (const key in headers) if (key !== Header.contentType) rest[key] = headers[key] as string;
+    for (const key in headers) {
+      const value = headers[key] as string;
+      if (key === Header.contentType) {
+        contentType = value;
+        continue;
+      }
+      entries++;
+      metaLength += stringSize(key) + stringSize(value);
     }
   }
-  const code = contentType === undefined ? null : (CODE_OF.get(contentType) ?? contentType);
-  const meta = msgpackCodec.encode([id, rest, code]);
-  const envelope = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + meta.length + payload.length);
+  metaLength += entries < 16 ? 1 : entries < 0x10000 ? 3 : 5;
+  const code = contentType === undefined ? undefined : CODE_OF.get(contentType);
+  metaLength += contentType === undefined || code !== undefined ? 1 : stringSize(contentType);
+
+  const envelope = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + metaLength + payload.length);
   envelope[0] = ENVELOPE_MAGIC[0] as number;
   envelope[1] = ENVELOPE_MAGIC[1] as number;
   envelope[2] = ENVELOPE_MAGIC[2] as number;
   envelope[3] = ENVELOPE_VERSION;
-  envelope.writeUInt32BE(meta.length, 4);
-  envelope.set(meta, ENVELOPE_HEADER_BYTES);
-  envelope.set(payload, ENVELOPE_HEADER_BYTES + meta.length);
+  envelope.writeUInt32BE(metaLength, 4);
+  let at = ENVELOPE_HEADER_BYTES;
+  envelope[at++] = 0x93; // fixarray of 3
+  at = writeString(envelope, at, id);
+  if (entries < 16) {
+    envelope[at++] = 0x80 | entries;
+  } else if (entries < 0x10000) {
+    envelope[at++] = 0xde;
+    at = envelope.writeUInt16BE(entries, at);
+  } else {
+    envelope[at++] = 0xdf;
+    at = envelope.writeUInt32BE(entries, at);
+  }
+  if (headers !== undefined) {
+    for (const key in headers) {
+      if (key === Header.contentType) continue;
+      at = writeString(envelope, at, key);
+      at = writeString(envelope, at, headers[key] as string);
+    }
+  }
+  if (contentType === undefined)
+    envelope[at++] = 0xc0; // nil
+  else if (code !== undefined)
+    envelope[at++] = code; // positive fixint
+  else at = writeString(envelope, at, contentType);
+  envelope.set(payload, at);
   return envelope;
+}
+
+/** Bytes of `text` as a MessagePack str (prefix + UTF-8). */
+function stringSize(text: string): number {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes + (bytes < 32 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5);
+}
+
+/** Writes `text` as a MessagePack str at `at`; returns the offset after it. */
+function writeString(buffer: Buffer, at: number, text: string): number {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  let offset = at;
+  if (bytes < 32) {
+    buffer[offset++] = 0xa0 | bytes;
+  } else if (bytes < 0x100) {
+    buffer[offset++] = 0xd9;
+    buffer[offset++] = bytes;
+  } else if (bytes < 0x10000) {
+    buffer[offset++] = 0xda;
+    offset = buffer.writeUInt16BE(bytes, offset);
+  } else {
+    buffer[offset++] = 0xdb;
+    offset = buffer.writeUInt32BE(bytes, offset);
+  }
+  return offset + buffer.write(text, offset, bytes, 'utf8');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Header } from '@relaybus/core';
+import { Header, msgpackCodec } from '@relaybus/core';
 import { describe, expect, it } from 'vitest';
 import {
   decodeEnvelope,
@@ -37,6 +37,31 @@ describe('envelope', () => {
       const builtIn = encodeEnvelope('id', { [Header.contentType]: contentType }, utf8('p'));
       expect(builtIn.length).toBeLessThan(custom.length - 10);
       expect(decodeEnvelope(builtIn)?.headers).toEqual({ [Header.contentType]: contentType });
+    }
+  });
+
+  it('writes valid MessagePack for every string and map size it uses', () => {
+    const lengths = [0, 1, 31, 32, 255, 256, 65_535, 65_536];
+    const headers: Record<string, string> = {};
+    for (const length of lengths) headers[`k${length}`] = 'v'.repeat(length);
+    for (let i = 0; i < 12; i++) headers[`é${i}✓`] = '🚀'.repeat(i * 9);
+    const longType = `application/x-${'t'.repeat(300)}`;
+    const id = `id-${'x'.repeat(40)}`;
+    const envelope = encodeEnvelope(id, { ...headers, [Header.contentType]: longType }, utf8('p'));
+    const metaLength = envelope.readUInt32BE(4);
+    const meta = msgpackCodec.decode(
+      envelope.subarray(ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + metaLength),
+    );
+    expect(meta).toEqual([id, headers, longType]);
+    expect(decodeEnvelope(envelope)).toEqual({
+      id,
+      headers: { ...headers, [Header.contentType]: longType },
+      payload: utf8('p'),
+    });
+    for (const entries of [15, 16, 70_000]) {
+      const many: Record<string, string> = {};
+      for (let i = 0; i < entries; i++) many[`h${i}`] = `${i}`;
+      expect(decodeEnvelope(encodeEnvelope('id', many, utf8('')))?.headers).toEqual(many);
     }
   });
 
