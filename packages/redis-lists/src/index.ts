@@ -1,16 +1,5 @@
-export {
-  COUNT_OFFSET,
-  COUNT_WIDTH,
-  type DecodedValue,
-  decodeEntry,
-  ENTRY_MAGIC,
-  type Entry,
-  encodeEntry,
-  isEntry,
-  MAX_DELIVERY_COUNT,
-  withDeliveriesBefore,
-} from './entry.js';
-export { checkConsumerName, type ListKeys, listKeys } from './keys.js';
+export { type DecodedValue, decodeEntry, ENTRY_MAGIC, type Entry, encodeEntry, isEntry } from './entry.js';
+export { type ListKeys, listKeys } from './keys.js';
 export {
   DEFAULT_LISTS_OPTIONS,
   type ListsMode,

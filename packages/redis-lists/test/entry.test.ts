@@ -7,7 +7,7 @@ import {
   isEntry,
   MAX_DELIVERY_COUNT,
   withDeliveriesBefore,
-} from '../src/index.js';
+} from '../src/entry.js';
 
 const every = Uint8Array.from({ length: 256 }, (_, i) => i);
 
