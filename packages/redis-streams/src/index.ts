@@ -1,4 +1,10 @@
 export { type DecodedEntry, decodeEntry, type EntryFields, encodeEntry, Field } from './fields.js';
+export {
+  type ConsumerInfo,
+  type GroupInfo,
+  StreamsInspector,
+  type SubjectInfo,
+} from './inspect.js';
 export { type StreamKeys, streamKeys } from './keys.js';
 export {
   DEFAULT_STREAMS_OPTIONS,
@@ -11,4 +17,5 @@ export {
   type StreamSubjectOptions,
 } from './options.js';
 export { fnv1a, partitionFor } from './partition.js';
+export { oldestNeededId, trimStream } from './retention.js';
 export { RedisStreamsTransport, type StreamReadOptions, streamsCapabilities } from './transport.js';

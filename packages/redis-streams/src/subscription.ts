@@ -16,6 +16,7 @@ import { compareEntryIds, decodeEntry } from './fields.js';
 import { type StreamKeys, trimScriptArgs } from './keys.js';
 import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
 import { errorText } from './publisher.js';
+import { trimStream } from './retention.js';
 import { runScriptBuffer, Scripts } from './scripts.js';
 
 /** What a subscription needs from its transport. */
@@ -762,6 +763,14 @@ export class StreamsSubscription implements Subscription {
     const client = this.#context.client();
     for (const reader of this.#readers) {
       if (this.#closed) return;
+      const trimmed = await trimStream(
+        client,
+        reader.keys.stream,
+        this.#settings.subjectSettings,
+        Date.now(),
+      );
+      if (trimmed > 0)
+        this.#logger.debug({ stream: reader.keys.stream, trimmed }, 'retention trimmed entries');
       if (this.#options.idleConsumerMs > 0) {
         const deleted = (await runScript(
           client,
