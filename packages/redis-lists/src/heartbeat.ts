@@ -54,10 +54,14 @@ export class Heartbeat {
     }, this.#settings.heartbeatMs);
   }
 
-  /** Stops refreshing (the key then expires after its TTL unless deleted). */
-  stop(): void {
+  /**
+   * Stops refreshing (the key then expires after its TTL unless deleted); resolves once a refresh
+   * already on its way is done, so nothing re-registers the consumer after it left.
+   */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#beating?.catch(() => undefined);
   }
 
   /**

@@ -159,7 +159,7 @@ export class ReliableSubscription implements Subscription {
   async #close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#reapTimer);
-    this.#heartbeat.stop();
+    const heartbeatStopped = this.#heartbeat.stop();
     if (this.#promoting) this.#context.promoter.release();
     this.#promoting = false;
     const unseen = new Set(this.#queue.close());
@@ -178,6 +178,7 @@ export class ReliableSubscription implements Subscription {
       }
     }
     for (const delivery of unseen) this.#held.delete(delivery);
+    await heartbeatStopped;
     if (this.#registered) await this.#leave();
     this.#context.onClose(this);
   }
