@@ -26,17 +26,26 @@ afterAll(async () => {
 });
 
 /** A consumer in a child process that holds every delivery; `got` lists what it received. */
-function holdingConsumer(subject: string, transport: object, subscribe: object) {
+function holdingConsumer(subject: string, transport: object, subscribe: object, behaviour: object = {}) {
   const child = spawn(
     process.execPath,
-    [FIXTURE, server.url, subject, JSON.stringify(transport), JSON.stringify(subscribe)],
+    [
+      FIXTURE,
+      server.url,
+      subject,
+      JSON.stringify(transport),
+      JSON.stringify(subscribe),
+      JSON.stringify(behaviour),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.add(child);
   const got: Array<{ id: string; deliveryCount: number }> = [];
+  const lines: string[] = [];
   let ready = false;
   let exited = false;
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
     if (line === 'ready') ready = true;
     const match = /^got (\S+) (\d+)$/.exec(line);
     if (match) got.push({ id: match[1]!, deliveryCount: Number(match[2]) });
@@ -47,6 +56,7 @@ function holdingConsumer(subject: string, transport: object, subscribe: object) 
   });
   return {
     got,
+    lines,
     isReady: () => ready,
     async kill(): Promise<void> {
       child.kill('SIGKILL');
@@ -154,6 +164,46 @@ describe('crash recovery (SIGKILL)', () => {
       expect(deadLetters[0]?.headers[Header.deliveryCount]).toBe('3');
       expect(await redis.llen(keys.queue)).toBe(0);
       await last.kill();
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('presumes a consumer with a blocked event loop dead: its message goes to another, its ack rejects, it re-registers', async () => {
+    const subject = randomSubject('stall');
+    const transport = lists();
+    try {
+      const { id } = await transport.publisher().publish(subject, { payload: Buffer.from('slow') });
+      const keys = transport.keys(subject);
+      const staller = holdingConsumer(
+        subject,
+        { heartbeatTtlMs: TTL_MS },
+        { consumer: 'staller' },
+        { stallMs: TTL_MS * 4 },
+      );
+      await until(() => staller.got.length === 1, 10_000, 'the staller receives the message and blocks');
+      const seen: RawDelivery[] = [];
+      const subscription = await transport.subscribe(subject, { consumer: 'healthy' });
+      void (async () => {
+        for await (const delivery of subscription) seen.push(delivery);
+      })();
+      await until(() => seen.length === 1, 10_000, 'the message reaches the healthy consumer');
+      expect(seen[0]).toMatchObject({ id, deliveryCount: 2 });
+      await until(
+        () => staller.lines.some((line) => line.startsWith('ack')),
+        10_000,
+        'the staller wakes and acks',
+      );
+      expect(staller.lines).toContain('ack-failed RELAYBUS_TRANSPORT');
+      await until(
+        async () => (await redis.exists(keys.heartbeat('staller'))) === 1,
+        5_000,
+        'the staller heartbeats again',
+      );
+      expect(await redis.zscore(keys.consumers, 'staller'), 'the staller is registered again').not.toBeNull();
+      await seen[0]!.ack();
+      await subscription.close();
+      await staller.kill();
     } finally {
       await transport.close();
     }
