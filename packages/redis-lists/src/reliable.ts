@@ -145,7 +145,7 @@ export class ReliableSubscription implements Subscription {
   }
 
   /**
-   * Stops fetching (a blocked BLMOVE is interrupted by dropping its connection) and ends the
+   * Stops fetching (a blocked BLMOVE is interrupted, see `BlockingClient`) and ends the
    * iteration. Deliveries fetched but never pulled by the application go back to the queue at
    * once, delivery count unchanged. Deliveries the application holds stay in the processing list
    * and can still be settled; the heartbeat is refreshed one last time, so after `heartbeatTtlMs`

@@ -72,7 +72,7 @@ export class SimpleSubscription implements Subscription {
   }
 
   /**
-   * Stops fetching (a blocked BRPOP is interrupted by dropping its connection), ends the
+   * Stops fetching (a blocked BRPOP is interrupted, see `BlockingClient`), ends the
    * iteration, and pushes deliveries never pulled by the application back onto the consumption
    * end of the queue, in order. Idempotent.
    */
