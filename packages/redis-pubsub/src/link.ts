@@ -1,7 +1,7 @@
 import { type Logger, TransportError } from '@relaybus/core';
 import type { HostPort, RedisConnector } from '@relaybus/redis';
 import { Redis } from 'iovalkey';
-import { type ClusterTopology, nodeKey } from './topology.js';
+import { type ClusterTopology, fallbackOrder, nodeKey } from './topology.js';
 
 /** The Redis command that holds a link's subscription. */
 export type SubscribeCommand = 'subscribe' | 'psubscribe' | 'ssubscribe';
@@ -398,9 +398,13 @@ export class SubscriberLink {
       let target = owner;
       const stuck = conn.client.status !== 'ready' && round >= ROUNDS_BEFORE_OTHER_NODE;
       if (command !== 'ssubscribe' && stuck && (owner === undefined || sameNode(owner, conn.node))) {
-        // A classic subscription works on any node: leave one that stays unreachable.
-        const others = topology.primaries().filter((node) => !sameNode(node, conn.node));
-        target = others[round % Math.max(1, others.length)];
+        // A classic subscription works on any node: leave one that stays unreachable, for the
+        // node a classic publisher falls back to as well (then the next one, round by round).
+        const primaries = new Map(topology.primaries().map((node) => [nodeKey(node), node]));
+        const order = fallbackOrder([...primaries.keys()], owner === undefined ? undefined : nodeKey(owner));
+        const candidates = order.filter((key) => conn.node === undefined || key !== nodeKey(conn.node));
+        const key = candidates[(round - ROUNDS_BEFORE_OTHER_NODE) % Math.max(1, candidates.length)];
+        target = key === undefined ? undefined : primaries.get(key);
       }
       if (target !== undefined && !sameNode(target, conn.node) && this.#inFlight === undefined) {
         await this.#switchTo(target, 1);

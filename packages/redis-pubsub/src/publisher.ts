@@ -14,6 +14,7 @@ import { Cluster, type Redis } from 'iovalkey';
 import type { ChannelNames } from './channels.js';
 import { encodeEnvelope } from './envelope.js';
 import type { PubSubMode } from './options.js';
+import { fallbackOrder } from './topology.js';
 
 /** What `publish` reports on Pub/Sub: the id, and how many subscribers received the message. */
 export interface PubSubPublishResult {
@@ -148,7 +149,8 @@ export class PubSubPublisher implements Publisher {
   /**
    * Where to send a publish. Sharded: the shared client (a Cluster client routes SPUBLISH to the
    * slot's owner). Classic on a Cluster: the node owning the channel's slot, where relaybus
-   * subscribers listen, so the reply counts them and one subject's messages leave from one node.
+   * subscribers listen, so the reply counts them and one subject's messages leave from one node
+   * (another connected primary while that one is down).
    */
   async #target(channel: string): Promise<Redis | Cluster> {
     const client = this.#context.client();
@@ -162,8 +164,24 @@ export class PubSubPublisher implements Publisher {
   }
 }
 
+/**
+ * The node owning `slot`, if connected; else (classic messages reach every node) the connected
+ * primary a classic subscription falls back to as well (`fallbackOrder`), so a classic publish
+ * does not wait for a node that is down.
+ */
 function ownerNode(cluster: Cluster, slot: number): Redis | undefined {
-  const key = cluster.slots[slot]?.[0];
-  if (key === undefined) return undefined;
-  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === key);
+  const owner = cluster.slots[slot]?.[0];
+  if (owner === undefined) return undefined;
+  const byKey = new Map(
+    cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+  );
+  const ownerClient = byKey.get(owner);
+  if (ownerClient?.status === 'ready') return ownerClient;
+  const order = fallbackOrder([...byKey.keys()], owner).map((key) => byKey.get(key) as Redis);
+  // Prefer a connected node; a node never used yet ('wait') connects on its first command.
+  return (
+    order.find((node) => node.status === 'ready') ??
+    order.find((node) => node.status === 'wait') ??
+    ownerClient
+  );
 }

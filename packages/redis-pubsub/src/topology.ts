@@ -15,6 +15,19 @@ export function nodeKey(node: HostPort): string {
   return `${node.host}:${node.port}`;
 }
 
+/**
+ * Every node of `keys` in a fixed order that starts after `owner` (sorted by `host:port`, then
+ * rotated): where a classic subscription and a classic publisher go, in that order, when the
+ * owner of a subject's slot is down. Both pick the same node, so `receivers` still counts.
+ */
+export function fallbackOrder(keys: readonly string[], owner: string | undefined): string[] {
+  const sorted = [...new Set(keys)].sort();
+  if (owner === undefined) return sorted;
+  const after = sorted.findIndex((key) => key > owner);
+  const start = Math.max(after, 0);
+  return [...sorted.slice(start), ...sorted.slice(0, start)].filter((key) => key !== owner);
+}
+
 /** Parses a CLUSTER SLOTS reply into slot ranges with their primary; skips entries it cannot read. */
 export function parseClusterSlots(reply: unknown, fallbackHost: string): SlotRange[] {
   if (!Array.isArray(reply)) return [];

@@ -52,11 +52,14 @@ async function subjectOnNode(index: number, tag: string): Promise<string> {
   throw new Error(`found no subject on node ${index}`);
 }
 
-function transport(logger = new RecordingLogger()): RedisPubSubTransport {
+function transport(
+  logger = new RecordingLogger(),
+  mode: 'classic' | 'sharded' = 'sharded',
+): RedisPubSubTransport {
   if (cluster === undefined) throw new Error('the Redis Cluster is not started yet');
   return new RedisPubSubTransport({
     connection: { cluster: { nodes: cluster.urls } },
-    mode: 'sharded',
+    mode,
     logger,
     topologyRefreshMs: 500,
   });
@@ -80,7 +83,7 @@ async function publishUntilReceived(pubsub: RedisPubSubTransport, subject: strin
       id = result.id;
       return true;
     },
-    30_000,
+    15_000,
     `a publish to ${subject} reaching its subscriber again`,
   );
   return id as string;
@@ -172,6 +175,38 @@ describe('sharded Pub/Sub on a 3-node Cluster', () => {
         'resubscribed',
       ]);
     } finally {
+      await pubsub.close();
+    }
+  });
+});
+
+describe('classic Pub/Sub on a 3-node Cluster', () => {
+  it('moves a subscription off a node that is down and keeps publishing through another node', async () => {
+    const pubsub = transport(new RecordingLogger(), 'classic');
+    const events: SubscriptionStatusEvent[] = [];
+    pubsub.onSubscriptionStatus((event) => events.push(event));
+    const down = nodes()[1] as { host: string; port: number };
+    try {
+      const subject = await subjectOnNode(1, 'classic-down');
+      const subscription = await pubsub.subscribe(subject);
+      const deliveries = collect(subscription);
+      expect(events.find((event) => event.status === 'subscribed')?.node).toBe(`${down.host}:${down.port}`);
+      await cluster?.stopNode(1);
+      await until(
+        () => events.some((event) => event.status === 'resubscribed'),
+        20_000,
+        'the subscription moves to another node',
+      );
+      const moved = events.find((event) => event.status === 'resubscribed');
+      expect(moved?.node).not.toBe(`${down.host}:${down.port}`);
+      const after = await publishUntilReceived(pubsub, subject);
+      await until(
+        () => deliveries.some((delivery) => delivery.id === after),
+        5_000,
+        'delivered while node 1 is down',
+      );
+    } finally {
+      await cluster?.startNode(1);
       await pubsub.close();
     }
   });
