@@ -26,7 +26,7 @@ export interface PubSubSubscriptionStats {
   readonly buffered: number;
   /** Messages still buffered when the subscription closed (discarded). */
   readonly discardedOnClose: number;
-  /** Messages that arrived without the relaybus envelope (plain PUBLISH from another client). */
+  /** Messages delivered without the relaybus envelope (plain PUBLISH from another client), counted when pulled. */
   readonly raw: number;
   /** Times the subscription was lost (connection lost, slot moved) after it had been in place. */
   readonly interruptions: number;

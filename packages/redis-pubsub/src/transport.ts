@@ -302,7 +302,7 @@ export class RedisPubSubTransport implements Transport {
     this.#assertOpen();
     const base = this.#options.redis;
     const options = node === undefined ? base : nodeOptions(base, node);
-    const connector = new RedisConnector(options, this.#options.logger);
+    const connector = new RedisConnector(options, this.#logger);
     connector.on('status', this.#forwardStatus);
     this.#forgetClosedConnectors();
     this.#subscriberConnectors.add(connector);
