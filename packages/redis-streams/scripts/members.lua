@@ -1,9 +1,9 @@
 -- Ordered mode: registers a live member of a group (score = last heartbeat on the server's clock),
--- forgets members silent for longer than the ttl, and counts the rest, so each member can take
--- its fair share of a subject's partitions. ARGV[3] = '1' removes the member instead.
+-- forgets members silent for longer than the ttl, and lists the rest, so each member can work out
+-- its share of a subject's partitions from its rank. ARGV[3] = '1' removes the member instead.
 -- KEYS[1] members sorted set
 -- ARGV[1] member, ARGV[2] ttl ms, ARGV[3] '1' to leave
--- Returns the number of live members.
+-- Returns the live members' names (in score order; callers sort them by name for ranks).
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 if ARGV[3] == '1' then
@@ -13,4 +13,4 @@ else
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', nowMs - tonumber(ARGV[2])))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)

@@ -125,6 +125,7 @@ export class StreamsSubscription implements Subscription {
   #capacityWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
+  #leasing: Promise<{ owned: number; target: number }> | undefined;
   #onClose: () => void;
 
   constructor(settings: SubscriptionSettings, context: SubscriptionContext, onClose: () => void) {
@@ -179,8 +180,8 @@ export class StreamsSubscription implements Subscription {
     await Promise.all(this.#readers.map((reader) => this.#ensureGroup(reader, start)));
     if (this.#closed) return;
     if (this.#ordered) {
-      await this.#leaseTick();
-      this.#every(Math.max(10, Math.floor(this.#options.leaseMs / 3)), () => this.#leaseTick());
+      this.#every(this.#leaseTickMs(), () => this.#leaseTick());
+      await this.#joinGroup();
     } else {
       // Resolving once every reader is connected lets messages published right after subscribe()
       // reach a consumer in publish order even across partitions.
@@ -246,6 +247,7 @@ export class StreamsSubscription implements Subscription {
     reader.client = client;
     const loop = this.#readLoop(reader, client).finally(() => {
       if (reader.loop === loop) reader.loop = undefined;
+      if (reader.yielding) this.#finishYield(reader);
     });
     reader.loop = loop;
     return client.ping().then(
@@ -301,7 +303,14 @@ export class StreamsSubscription implements Subscription {
         }
         // With more partitions than prefetch, another reader may be waiting for a share held by
         // this blocked read: block briefly then, so every partition gets its turn.
-        const longest = this.#capacityWaiters.length > 0 ? STARVED_BLOCK_MS : this.#options.blockMs;
+        // In ordered mode a read blocks at most one lease tick, so a partition to hand over is
+        // noticed within that tick.
+        const longest =
+          this.#capacityWaiters.length > 0
+            ? STARVED_BLOCK_MS
+            : this.#ordered
+              ? Math.min(this.#options.blockMs, this.#leaseTickMs())
+              : this.#options.blockMs;
         const blockMs = Math.max(1, Math.min(longest, reader.reclaimAt - Date.now()));
         // Lower case on purpose: iovalkey finds the key (and so the Cluster slot) of `call`ed
         // commands only by their lower-case name; 'XREADGROUP' would go to a random node.
@@ -470,6 +479,7 @@ export class StreamsSubscription implements Subscription {
       if (parked !== undefined && parked.length === 0) this.#parked.delete(held.key);
       if (next !== undefined && !this.#closed) this.#offer(next);
     }
+    if (held.reader.yielding) this.#finishYield(held.reader);
     this.#wakeCapacity();
   }
 
@@ -619,7 +629,7 @@ export class StreamsSubscription implements Subscription {
 
   // ---- background work ---------------------------------------------------------------------
 
-  #every(intervalMs: number, tick: () => Promise<void>): void {
+  #every(intervalMs: number, tick: () => Promise<unknown>): void {
     let running = false;
     const timer = setInterval(() => {
       if (running || this.#closed) return;
@@ -810,18 +820,53 @@ export class StreamsSubscription implements Subscription {
     return `${reader.keys.stream}:lease:${this.group}`;
   }
 
+  #leaseTickMs(): number {
+    return Math.max(10, Math.floor(this.#options.leaseMs / 3));
+  }
+
   /**
-   * Ordered mode, every leaseMs / 3: heartbeats this member, renews held leases (stopping at once
-   * where one was lost), gives up partitions beyond its fair share (after what it holds from them
-   * is settled) and takes free ones up to its fair share, ceil(partitions / live members).
+   * Ordered mode, on subscribe: registers as a member and waits (at most 2 × leaseMs) until this
+   * member holds its share of the partitions, so that work published right after subscribe()
+   * resolved is split as it will stay. Other members hand partitions over within a lease tick.
    */
-  async #leaseTick(): Promise<void> {
+  async #joinGroup(): Promise<void> {
+    const deadline = Date.now() + 2 * this.#options.leaseMs;
+    const pollMs = Math.max(5, Math.floor(this.#leaseTickMs() / 4));
+    for (;;) {
+      const { owned, target } = await this.#leaseTick();
+      if (owned >= target || this.#closed || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /**
+   * Ordered mode, every leaseMs / 3 (and while joining): heartbeats this member, renews held
+   * leases (stopping at once where one was lost), gives up partitions beyond its share (releasing
+   * each once what it holds from it is settled) and takes free ones up to its share. Shares come
+   * from the rank of this member among the live ones: floor(P / n), plus one for the first P mod n.
+   * Ticks never overlap: a call during a running tick waits for it and reports its result.
+   */
+  #leaseTick(): Promise<{ owned: number; target: number }> {
+    this.#leasing ??= this.#leaseTickNow().finally(() => {
+      this.#leasing = undefined;
+    });
+    return this.#leasing;
+  }
+
+  async #leaseTickNow(): Promise<{ owned: number; target: number }> {
     const client = this.#context.client();
-    const ttl = this.#options.leaseMs;
-    const members = Number(
-      await runScript(client, Scripts.members, [this.#settings.membersKey], [this.#leaseToken, ttl, '0']),
-    );
-    const fairShare = Math.ceil(this.#readers.length / Math.max(1, members));
+    const partitions = this.#readers.length;
+    const members = (
+      (await runScript(
+        client,
+        Scripts.members,
+        [this.#settings.membersKey],
+        [this.#leaseToken, this.#options.leaseMs, '0'],
+      )) as string[]
+    ).sort();
+    const rank = Math.max(0, members.indexOf(this.#leaseToken));
+    const count = Math.max(1, members.length);
+    const target = Math.floor(partitions / count) + (rank < partitions % count ? 1 : 0);
     await Promise.all(
       this.#readers
         .filter((reader) => reader.leased)
@@ -834,26 +879,20 @@ export class StreamsSubscription implements Subscription {
           this.#stopReader(reader);
         }),
     );
-    if (this.#closed) return;
+    if (this.#closed) return { owned: 0, target };
     let owned = this.#readers.filter((reader) => reader.leased && !reader.yielding);
-    for (const reader of owned.slice(fairShare)) {
+    for (const reader of owned.slice(target)) {
       reader.yielding = true;
       reader.active = false;
       reader.wake?.();
+      this.#finishYield(reader);
     }
-    owned = owned.slice(0, fairShare);
-    for (const reader of this.#readers) {
-      if (reader.yielding && reader.loop === undefined && this.#heldFrom(reader) === 0) {
-        await this.#unlease(reader);
-        reader.leased = false;
-        reader.yielding = false;
-      }
-    }
+    owned = owned.slice(0, target);
     const started: Promise<void>[] = [];
     // Start the search at a member-specific offset so members do not all race for partition 0.
-    const offset = Number.parseInt(this.#leaseToken.slice(0, 6), 16) % this.#readers.length;
-    for (let i = 0; i < this.#readers.length && owned.length < fairShare; i++) {
-      const reader = this.#readers[(offset + i) % this.#readers.length] as StreamReader;
+    const offset = rank % partitions;
+    for (let i = 0; i < partitions && owned.length < target; i++) {
+      const reader = this.#readers[(offset + i) % partitions] as StreamReader;
       if (reader.leased || this.#closed) continue;
       if (!(await this.#lease(reader))) continue;
       reader.leased = true;
@@ -862,6 +901,19 @@ export class StreamsSubscription implements Subscription {
       started.push(this.#startReader(reader));
     }
     await Promise.all(started);
+    return { owned: owned.length, target };
+  }
+
+  /** Releases the lease of a partition being given up, once nothing from it is fetched or held. */
+  #finishYield(reader: StreamReader): void {
+    if (!reader.yielding || reader.loop !== undefined || this.#heldFrom(reader) > 0 || this.#closed) return;
+    reader.yielding = false;
+    reader.leased = false;
+    this.#track(
+      this.#unlease(reader).catch((error: unknown) =>
+        this.#logger.warn({ err: error, stream: reader.keys.stream }, 'releasing a partition lease failed'),
+      ),
+    );
   }
 
   async #lease(reader: StreamReader): Promise<boolean> {

@@ -66,4 +66,52 @@ describe('ordered mode', () => {
       await Promise.all(subscriptions.map((s) => s.close()));
     },
   );
+
+  it('redelivers a nacked keyed message in place, before the later messages of its key', async () => {
+    const t = ordered(1);
+    const subject = randomSubject('inplace');
+    const seen: string[] = [];
+    const subscription = await t.subscribe(subject, { group: 'g', prefetch: 8 });
+    void (async () => {
+      for await (const d of subscription as AsyncIterable<RawDelivery>) {
+        const text = new TextDecoder().decode(d.payload);
+        seen.push(`${text}#${d.deliveryCount}`);
+        if (text === 'k:0' && d.deliveryCount < 3) await d.nack();
+        else await d.ack();
+      }
+    })();
+    for (let seq = 0; seq < 3; seq++) {
+      await t.publisher().publish(subject, { payload: new TextEncoder().encode(`k:${seq}`), key: 'k' });
+    }
+    await until(() => seen.length === 5);
+    expect(seen).toEqual(['k:0#1', 'k:0#2', 'k:0#3', 'k:1#1', 'k:2#1']);
+    await subscription.close();
+  });
+
+  it('splits the partitions fairly between the live members of a group', async () => {
+    const t = ordered(4);
+    const subject = randomSubject('fair');
+    const first = await t.subscribe(subject, { group: 'g' });
+    const leaseKeys = t.streamKeys(subject).map((keys) => `${keys.stream}:lease:g`);
+    const holders = async () => Promise.all(leaseKeys.map((key) => t.client().get(key)));
+    await until(async () => new Set(await holders()).size === 1 && !(await holders()).includes(null));
+    const second = await t.subscribe(subject, { group: 'g' });
+    await until(
+      async () => {
+        const now = await holders();
+        const counts = new Map<string | null, number>();
+        for (const holder of now) counts.set(holder, (counts.get(holder) ?? 0) + 1);
+        return counts.size === 2 && !counts.has(null) && [...counts.values()].every((n) => n === 2);
+      },
+      10_000,
+      'each of two members holds two of four partitions',
+    );
+    await second.close();
+    await until(
+      async () => new Set(await holders()).size === 1 && !(await holders()).includes(null),
+      10_000,
+      'the remaining member takes all partitions back',
+    );
+    await first.close();
+  });
 });

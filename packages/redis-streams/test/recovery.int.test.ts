@@ -66,30 +66,40 @@ describe('crash recovery', () => {
       if (event.held) held.add(event.held);
     });
     await until(() => ready, 10_000, 'the child consumer subscribed');
-    const ids = (
-      await t.publisher().publishMany(
-        subject,
-        Array.from({ length: 60 }, (_, i) => ({ payload: utf8(`job ${i}`) })),
-      )
-    ).map((result) => result.id);
+    const published = await t.publisher().publishMany(
+      subject,
+      Array.from({ length: 60 }, (_, i) => ({ payload: utf8(`job ${i}`) })),
+    );
+    const ids = published.map((result) => result.id);
+    // The child acks even-numbered jobs and holds odd ones: those it can never have acked.
+    const neverAcked = ids.filter((_, i) => i % 2 === 1);
     // Mid-batch: it has handled some, holds some, and has more fetched but not yet handled.
     await until(() => acked.size + held.size >= 10, 10_000, 'the child handled some messages');
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     const ackedBeforeKill = new Set(acked);
 
+    const inspector = new StreamsInspector(t);
     const survivor = consume(await t.subscribe(subject, { group }));
     await until(
-      () => ids.every((id) => ackedBeforeKill.has(id) || survivor.ids().has(id)),
+      async () => {
+        if (!neverAcked.every((id) => survivor.ids().has(id))) return false;
+        const [info] = await inspector.groups(subject);
+        return info?.pending === 0 && info.lag === 0;
+      },
       10_000,
-      'every message the child did not ack reaches the survivor',
+      'every message the child held reaches the survivor, and the group has nothing pending or unread',
     );
+    // Nothing is lost: every entry was delivered and acked, and the odd ones only the survivor acks.
     expect(held.size).toBeGreaterThan(0);
-    for (const id of held) expect(survivor.ids().has(id)).toBe(true);
+    expect([...held].every((id) => survivor.ids().has(id))).toBe(true);
+    // An ack the child saw answered is never undone.
     expect([...ackedBeforeKill].filter((id) => survivor.ids().has(id))).toEqual([]);
     const redelivered = survivor.received.filter((d) => held.has(d.id));
     expect(redelivered.every((d) => d.deliveryCount >= 2 && d.redelivered)).toBe(true);
-    await until(async () => (await new StreamsInspector(t).pending(subject, group)) === 0);
+    // Even-numbered jobs: acked by the child (its report may have died with it) or by the survivor.
+    const unaccounted = ids.filter((id) => !ackedBeforeKill.has(id) && !survivor.ids().has(id));
+    expect(unaccounted.length).toBeLessThanOrEqual(8);
   });
 
   it('never hands a delivery held by a live handler (longer than 3 × minIdleMs) to another consumer', async () => {
