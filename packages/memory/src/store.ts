@@ -39,6 +39,7 @@ export class Group {
   readonly #busyKeys = new Set<string>();
   readonly #consumers: GroupConsumer[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #immediates = new Set<NodeJS.Immediate>();
   #next = 0;
   #dispatching = false;
 
@@ -84,7 +85,13 @@ export class Group {
     this.#release(entry);
     if (delayMs <= 0) {
       this.#ready.unshift(entry);
-      this.dispatch();
+      // Dispatch on the next turn of the event loop: a consumer that nacks every delivery at once
+      // must not spin in microtasks and starve timers and I/O.
+      const immediate = setImmediate(() => {
+        this.#immediates.delete(immediate);
+        this.dispatch();
+      });
+      this.#immediates.add(immediate);
       return;
     }
     const timer = setTimeout(() => {
@@ -125,8 +132,9 @@ export class Group {
     }, idleMs);
   }
 
-  isPending(entry: Entry): boolean {
-    return this.#pending.has(entry);
+  /** True while `entry` is pending from its delivery number `deliveryCount` (not handed out again since). */
+  isPending(entry: Entry, deliveryCount: number): boolean {
+    return this.#pending.has(entry) && entry.deliveryCount === deliveryCount;
   }
 
   /** Hands ready entries to consumers with capacity, round robin, respecting key order. */
@@ -158,6 +166,8 @@ export class Group {
   close(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    for (const immediate of this.#immediates) clearImmediate(immediate);
+    this.#immediates.clear();
     for (const pending of this.#pending.values()) clearTimeout(pending.orphanTimer);
   }
 

@@ -24,6 +24,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   type Transport,
+  TransportError,
 } from '@relaybus/core';
 import { type Entry, type Group, type GroupConsumer, SubjectState } from './store.js';
 
@@ -193,14 +194,14 @@ export class MemoryTransport implements Transport {
       () => this.#subscriptions.delete(subscription),
     );
     this.#subscriptions.add(subscription);
+    group.addConsumer(subscription);
     if (options.signal !== undefined) {
       if (options.signal.aborted) {
         await subscription.close();
-      } else {
-        options.signal.addEventListener('abort', () => void subscription.close(), { once: true });
+        return subscription;
       }
+      options.signal.addEventListener('abort', () => void subscription.close(), { once: true });
     }
-    group.addConsumer(subscription);
     group.dispatch();
     return subscription;
   }
@@ -280,15 +281,16 @@ class MemorySubscription implements Subscription, GroupConsumer {
   }
 
   deliver(entry: Entry): void {
+    const deliveryCount = entry.deliveryCount;
     const delivery = new GuardedDelivery(
       {
         id: entry.id,
         subject: entry.subject,
         payload: entry.payload,
         headers: entry.headers,
-        deliveryCount: entry.deliveryCount,
+        deliveryCount,
       },
-      async (settlement) => this.#settle(entry, settlement),
+      async (settlement) => this.#settle(entry, deliveryCount, settlement),
     );
     this.#held.set(entry, delivery);
     this.#queue.push(delivery);
@@ -313,11 +315,14 @@ class MemorySubscription implements Subscription, GroupConsumer {
     return this.#queue[Symbol.asyncIterator]();
   }
 
-  #settle(entry: Entry, settlement: Settlement): void {
+  #settle(entry: Entry, deliveryCount: number, settlement: Settlement): void {
     this.#held.delete(entry);
-    if (!this.groupState.isPending(entry)) {
-      // Already gone back to the group after this consumer closed and the idle time passed.
-      return;
+    if (!this.groupState.isPending(entry, deliveryCount)) {
+      // This consumer closed, the idle time passed and the message went back to the group: it
+      // will be delivered again, so settling this stale delivery must not pretend to succeed.
+      throw new TransportError(
+        `delivery ${entry.id} went back to group "${this.group}" after its consumer closed; it will be redelivered`,
+      );
     }
     switch (settlement.kind) {
       case 'ack':

@@ -118,3 +118,23 @@ describe('MemoryTransport specifics', () => {
     await transport.close();
   });
 });
+
+describe('MemoryTransport stale settlement', () => {
+  it('rejects an ack from a closed consumer once the message was handed to another one', async () => {
+    const transport = new MemoryTransport({ redeliveryIdleMs: 50 });
+    const s = subject();
+    const first = await transport.subscribe(s, { group: 'g' });
+    await transport.publisher().publish(s, { payload: bytes('job') });
+    const stale = await next(first);
+    await first.close();
+    const second = await transport.subscribe(s, { group: 'g' });
+    const fresh = await next(second);
+    expect(fresh.deliveryCount).toBe(2);
+    await expect(stale.ack()).rejects.toMatchObject({ code: 'RELAYBUS_TRANSPORT' });
+    await fresh.nack({ requeue: true });
+    const third = await next(second);
+    expect(third.deliveryCount).toBe(3);
+    await third.ack();
+    await transport.close();
+  });
+});
