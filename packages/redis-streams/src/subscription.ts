@@ -10,14 +10,14 @@ import {
   type Subscription,
   TransportError,
 } from '@relaybus/core';
-import { type RedisClient, type RedisConnector, runScript } from '@relaybus/redis';
+import { type RedisClient, type RedisConnector, runScript, runScriptBuffer } from '@relaybus/redis';
 import type { AckBatcher } from './acks.js';
 import { compareEntryIds, decodeEntry } from './fields.js';
 import { type StreamKeys, trimScriptArgs } from './keys.js';
 import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
 import { errorText } from './publisher.js';
 import { trimStream } from './retention.js';
-import { runScriptBuffer, Scripts } from './scripts.js';
+import { Scripts } from './scripts.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {

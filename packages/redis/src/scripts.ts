@@ -103,10 +103,12 @@ export async function runScriptBuffer(
   args: ScriptArgument[],
 ): Promise<unknown> {
   checkCall(client, script, keys);
+  // Lower-case on purpose: iovalkey finds the key position of a `call`ed command by its lower-case
+  // name only; an upper-case name is routed to a random Cluster node and costs a MOVED + slot refresh.
   try {
-    return await client.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...args);
+    return await client.callBuffer('evalsha', script.sha1, keys.length, ...keys, ...args);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return await client.callBuffer('EVAL', script.source, keys.length, ...keys, ...args);
+    return await client.callBuffer('eval', script.source, keys.length, ...keys, ...args);
   }
 }
