@@ -237,7 +237,7 @@ export class Broker {
       handler,
       concurrency,
       retry,
-      this.transport.capabilities.delayedRequeue,
+      this.transport.capabilities,
       this.logger.child({ subject, group: subscription.group }),
       this.#stopDeadlineMs,
     );
@@ -395,6 +395,7 @@ class HandlerRunner<T> implements HandlerSubscription {
   readonly #concurrency: number;
   readonly #retry: RetryPolicy;
   readonly #delayedRequeue: boolean;
+  readonly #requeue: boolean;
   readonly #logger: Logger;
   readonly #defaultDeadlineMs: number;
   readonly #inFlight = new Set<Promise<void>>();
@@ -405,7 +406,7 @@ class HandlerRunner<T> implements HandlerSubscription {
     handler: Handler<T>,
     concurrency: number,
     retry: RetryPolicy,
-    delayedRequeue: boolean,
+    capabilities: { requeue: boolean; delayedRequeue: boolean },
     logger: Logger,
     defaultDeadlineMs: number,
   ) {
@@ -413,7 +414,8 @@ class HandlerRunner<T> implements HandlerSubscription {
     this.#handler = handler;
     this.#concurrency = concurrency;
     this.#retry = retry;
-    this.#delayedRequeue = delayedRequeue;
+    this.#requeue = capabilities.requeue;
+    this.#delayedRequeue = capabilities.delayedRequeue;
     this.#logger = logger;
     this.#defaultDeadlineMs = defaultDeadlineMs;
     this.done = this.#run();
@@ -500,6 +502,13 @@ class HandlerRunner<T> implements HandlerSubscription {
         'handler failed on the last allowed delivery; dead-lettering the message',
       );
       return { requeue: false, reason: `max-deliveries: ${message}` };
+    }
+    if (!this.#requeue) {
+      this.#logger.warn(
+        { id: delivery.id, err: error },
+        'handler failed and the transport cannot redeliver; dead-lettering the message (dropped where there are no dead letters)',
+      );
+      return { requeue: false, reason: `failed-without-requeue: ${message}` };
     }
     const delayMs = this.#delayedRequeue
       ? retryDelayMs(this.#retry.backoff, delivery.deliveryCount, error)
