@@ -1,5 +1,13 @@
 import type { Scenario } from '../scenario.js';
+import { streamsConsumeVsBullmq } from './bullmq.js';
+import { streamsLatencyP99 } from './latency.js';
 import { streamsConsume, streamsPublishConcurrent, streamsPublishMany } from './streams.js';
 
 /** Every scenario, in the order they run. */
-export const SCENARIOS: Scenario[] = [streamsPublishMany, streamsConsume, streamsPublishConcurrent];
+export const SCENARIOS: Scenario[] = [
+  streamsPublishMany,
+  streamsConsume,
+  streamsConsumeVsBullmq,
+  streamsPublishConcurrent,
+  streamsLatencyP99,
+];
