@@ -9,12 +9,23 @@ import type {
   StartPosition,
   Subscription,
   Transport,
+  TransportHealth,
 } from './contract.js';
-import { ClosedError, ConfigError, DecodeError, Reject } from './errors.js';
+import { ClosedError, ConfigError, DecodeError } from './errors.js';
+import {
+  type Filter,
+  type Handler,
+  HandlerRunner,
+  type HandlerStats,
+  type HandlerSubscription,
+} from './handler-runner.js';
 import { Header, type Headers } from './headers.js';
 import { defaultLogger, type Logger } from './logger.js';
+import { type Middleware, type PublishItem, runPublishChain } from './middleware.js';
 import { checkInteger, checkName, checkSubject, rejectUnknownOptions } from './options.js';
-import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry.js';
+import { type RetryPolicy, resolveRetryPolicy } from './retry.js';
+import { isStandardSchema, type SchemaOutput, type StandardSchemaV1 } from './schema.js';
+import { Telemetry, type TelemetryOptions } from './telemetry.js';
 
 /** Options of a `Broker`. */
 export interface BrokerOptions {
@@ -28,6 +39,10 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** How long `stop()` waits for running handlers by default. Default 10 000 ms. */
   readonly stopDeadlineMs?: number;
+  /** Middleware around every publish and every handler, outermost first. */
+  readonly middleware?: readonly Middleware[];
+  /** OpenTelemetry tracing and metrics (no-op unless an SDK is registered). */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** Defaults of `BrokerOptions`. */
@@ -69,6 +84,15 @@ export interface HandlerOptions extends ConsumeOptions {
   readonly concurrency?: number;
   /** Retry policy: max deliveries and backoff. Default `DEFAULT_RETRY_POLICY`. */
   readonly retry?: Partial<RetryPolicy>;
+  /** Middleware of this subscription, inside the broker's. */
+  readonly middleware?: readonly Middleware[];
+  /** A delivery this predicate refuses is acked and skipped (the handler never sees it). */
+  readonly filter?: Filter<unknown>;
+  /**
+   * A Standard Schema (zod, valibot, arktype, …): the handler gets the validated output; a body
+   * that fails validation is dead-lettered with reason `validation-failed: <issues>`.
+   */
+  readonly schema?: StandardSchemaV1;
 }
 
 /** Defaults of `HandlerOptions`. */
@@ -79,20 +103,6 @@ export const DEFAULT_HANDLER_OPTIONS = {
   minPrefetch: 16,
 } as const;
 
-/**
- * Handles one message. Return (or resolve) to ack; throw to retry with backoff; throw `Reject` to
- * dead-letter at once. A handler may settle the delivery itself, in which case the Broker leaves it.
- */
-export type Handler<T> = (body: T, delivery: Delivery<T>) => unknown;
-
-/** A running handler subscription. */
-export interface HandlerSubscription {
-  readonly subject: string;
-  readonly group: string;
-  /** Stops fetching and waits (up to `deadlineMs`) for running handlers. */
-  close(options?: { deadlineMs?: number }): Promise<void>;
-}
-
 const HANDLER_OPTION_KEYS = [
   'group',
   'consumer',
@@ -102,6 +112,9 @@ const HANDLER_OPTION_KEYS = [
   'signal',
   'concurrency',
   'retry',
+  'middleware',
+  'filter',
+  'schema',
 ] as const;
 const CONSUME_OPTION_KEYS = [
   'group',
@@ -124,6 +137,9 @@ export class Broker {
   readonly #stopDeadlineMs: number;
   readonly #handlers = new Set<HandlerRunner<unknown>>();
   readonly #consumers = new Set<Subscription>();
+  readonly #middleware: readonly Middleware[];
+  readonly #telemetry: Telemetry;
+  #lastError: { message: string; at: Date } | undefined;
   #publisher: Publisher | undefined;
   #connecting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -132,7 +148,15 @@ export class Broker {
     if (options === null || typeof options !== 'object') {
       throw new ConfigError('options', 'must be an object with at least { transport }');
     }
-    rejectUnknownOptions('broker', options, ['transport', 'codec', 'codecs', 'logger', 'stopDeadlineMs']);
+    rejectUnknownOptions('broker', options, [
+      'transport',
+      'codec',
+      'codecs',
+      'logger',
+      'stopDeadlineMs',
+      'middleware',
+      'telemetry',
+    ]);
     const { transport } = options;
     if (transport === undefined || typeof transport.subscribe !== 'function') {
       throw new ConfigError('transport', 'must be a relaybus Transport (e.g. new MemoryTransport())');
@@ -153,6 +177,8 @@ export class Broker {
       options.stopDeadlineMs ?? DEFAULT_BROKER_OPTIONS.stopDeadlineMs,
       0,
     );
+    this.#middleware = checkMiddleware('middleware', options.middleware);
+    this.#telemetry = new Telemetry(transport.name, options.telemetry);
   }
 
   /** Connects the transport. Idempotent; publish and subscribe call it when needed. */
@@ -160,25 +186,62 @@ export class Broker {
     if (this.#stopping !== undefined) return Promise.reject(new ClosedError('Broker'));
     this.#connecting ??= this.transport.connect().catch((error: unknown) => {
       this.#connecting = undefined;
+      this.#recordError(error);
       throw error;
     });
     return this.#connecting;
   }
 
-  /** Encodes `body` with the codec and publishes it. Resolves once the transport accepted it. */
+  /**
+   * Runs the publish middleware, encodes `body` with the codec and publishes it. Resolves once the
+   * transport accepted it.
+   */
   async publish<T>(subject: string, body: T, options: PublishOptions = {}): Promise<PublishResult> {
-    checkSubject(subject);
-    const message = this.#encode(body, options, options.codec ?? this.#codec);
-    const publisher = await this.#getPublisher();
-    return publisher.publish(subject, message);
+    const [result] = await this.#publishItems(subject, [toItem(body, options)], options.codec ?? this.#codec);
+    return result as PublishResult;
   }
 
-  /** Encodes and publishes many messages of one subject in one round trip where the transport can. */
-  async publishMany<T>(subject: string, items: readonly BatchItem<T>[]): Promise<PublishResult[]> {
+  /** Publishes many messages of one subject in one round trip where the transport can. */
+  publishMany<T>(subject: string, items: readonly BatchItem<T>[]): Promise<PublishResult[]> {
+    return this.#publishItems(
+      subject,
+      items.map((item) => toItem(item.body, item)),
+      this.#codec,
+    );
+  }
+
+  async #publishItems(subject: string, items: PublishItem[], codec: Codec): Promise<PublishResult[]> {
     checkSubject(subject);
-    const messages = items.map((item) => this.#encode(item.body, item, this.#codec));
     const publisher = await this.#getPublisher();
-    return publisher.publishMany(subject, messages);
+    const send = async (): Promise<PublishResult[]> => {
+      const span = this.#telemetry.startPublish(subject, items.length);
+      try {
+        const messages = items.map((item) => {
+          const headers: Headers = { ...item.headers, [Header.contentType]: codec.contentType };
+          if (span !== undefined) this.#telemetry.inject(span.ctx, headers);
+          return {
+            payload: codec.encode(item.body),
+            headers,
+            key: item.key,
+            id: item.id,
+            delayMs: item.delayMs,
+          } satisfies OutgoingMessage;
+        });
+        const results =
+          messages.length === 1
+            ? [await publisher.publish(subject, messages[0] as OutgoingMessage)]
+            : await publisher.publishMany(subject, messages);
+        this.#telemetry.endPublish(span, subject, items.length);
+        return results;
+      } catch (error) {
+        this.#telemetry.endPublish(span, subject, items.length, error);
+        this.#recordError(error);
+        throw error;
+      }
+    };
+    const chain = this.#middleware.flatMap((m) => (m.publish === undefined ? [] : [m.publish]));
+    if (chain.length === 0) return send();
+    return runPublishChain(chain, { subject, items, logger: this.logger }, send);
   }
 
   /**
@@ -207,6 +270,16 @@ export class Broker {
    * Runs `handler` for every message of `subject` in `group`. Resolves once the subscription is
    * registered with the transport (messages published afterwards reach it).
    */
+  subscribe<S extends StandardSchemaV1>(
+    subject: string,
+    handler: Handler<SchemaOutput<S>>,
+    options: HandlerOptions & { readonly schema: S },
+  ): Promise<HandlerSubscription>;
+  subscribe<T = unknown>(
+    subject: string,
+    handler: Handler<T>,
+    options?: HandlerOptions,
+  ): Promise<HandlerSubscription>;
   async subscribe<T = unknown>(
     subject: string,
     handler: Handler<T>,
@@ -226,24 +299,53 @@ export class Broker {
       1,
     );
     const retry = resolveRetryPolicy(options.retry);
-    const { concurrency: _c, retry: _r, ...consumeOptions } = options;
+    if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+      throw new ConfigError('schema', 'must be a Standard Schema (zod, valibot, arktype, …)');
+    }
+    if (options.filter !== undefined && typeof options.filter !== 'function') {
+      throw new ConfigError('filter', 'must be a function (body, delivery) => boolean');
+    }
+    const middleware = [...this.#middleware, ...checkMiddleware('middleware', options.middleware)];
+    const { concurrency: _c, retry: _r, middleware: _m, filter, schema, ...consumeOptions } = options;
     const subscription = await this.consume<T>(subject, {
       ...consumeOptions,
       prefetch,
       maxDeliveries: options.maxDeliveries ?? retry.maxDeliveries,
     });
-    const runner = new HandlerRunner<T>(
-      subscription,
-      handler,
+    const runner = new HandlerRunner<T>(subscription, handler, {
       concurrency,
       retry,
-      this.transport.capabilities,
-      this.logger.child({ subject, group: subscription.group }),
-      this.#stopDeadlineMs,
-    );
+      capabilities: this.transport.capabilities,
+      logger: this.logger.child({ subject, group: subscription.group }),
+      defaultDeadlineMs: this.#stopDeadlineMs,
+      middleware: middleware.flatMap((m) => (m.consume === undefined ? [] : [m.consume])),
+      filter: filter as Filter<T> | undefined,
+      schema,
+      telemetry: this.#telemetry,
+    });
     this.#handlers.add(runner as HandlerRunner<unknown>);
     void runner.done.finally(() => this.#handlers.delete(runner as HandlerRunner<unknown>));
     return runner;
+  }
+
+  /**
+   * What the broker is doing: whether it started, is stopping or stopped, the transport's own
+   * health where it reports one, each handler subscription's counters, and the last error.
+   */
+  health(): BrokerHealth {
+    const transport = this.transport.health?.();
+    return {
+      status: this.#stopping !== undefined ? 'stopping' : this.#connecting !== undefined ? 'running' : 'idle',
+      connected:
+        this.#stopping === undefined && this.#connecting !== undefined && (transport?.connected ?? true),
+      transport,
+      subscriptions: [...this.#handlers].map((runner) => runner.stats()),
+      lastError: this.#lastError,
+    };
+  }
+
+  #recordError(error: unknown): void {
+    this.#lastError = { message: error instanceof Error ? error.message : String(error), at: new Date() };
   }
 
   /**
@@ -272,12 +374,47 @@ export class Broker {
     }
     return this.#publisher;
   }
+}
 
-  #encode(body: unknown, options: PublishOptions, codec: Codec): OutgoingMessage {
-    const payload = codec.encode(body);
-    const headers: Headers = { ...options.headers, [Header.contentType]: codec.contentType };
-    return { payload, headers, key: options.key, id: options.id, delayMs: options.delayMs };
-  }
+/** What `broker.health()` reports. */
+export interface BrokerHealth {
+  /** `idle` before `start()` (or the first publish/subscribe), `running` after, `stopping` once `stop()` began. */
+  readonly status: 'idle' | 'running' | 'stopping';
+  /** Started, not stopping, and the transport reports itself connected (or reports nothing). */
+  readonly connected: boolean;
+  /** The transport's own report, where it has `health()`. */
+  readonly transport: TransportHealth | undefined;
+  readonly subscriptions: HandlerStats[];
+  readonly lastError: { readonly message: string; readonly at: Date } | undefined;
+}
+
+function toItem(body: unknown, options: Omit<PublishOptions, 'codec'>): PublishItem {
+  return {
+    body,
+    headers: { ...options.headers },
+    key: options.key,
+    id: options.id,
+    delayMs: options.delayMs,
+  };
+}
+
+function checkMiddleware(
+  option: string,
+  middleware: readonly Middleware[] | undefined,
+): readonly Middleware[] {
+  if (middleware === undefined) return [];
+  if (!Array.isArray(middleware)) throw new ConfigError(option, 'must be an array of middleware');
+  middleware.forEach((m: Middleware, i) => {
+    if (
+      m === null ||
+      typeof m !== 'object' ||
+      (m.publish !== undefined && typeof m.publish !== 'function') ||
+      (m.consume !== undefined && typeof m.consume !== 'function')
+    ) {
+      throw new ConfigError(`${option}[${i}]`, 'must be a Middleware { name, publish?, consume? }');
+    }
+  });
+  return middleware;
 }
 
 function checkCodec(option: string, codec: Codec): void {
@@ -384,139 +521,5 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
     } catch (nackError) {
       this.#logger.error({ err: nackError, id: raw.id }, 'could not dead-letter an undecodable message');
     }
-  }
-}
-
-/** Runs a handler over a decoded subscription with bounded concurrency. */
-class HandlerRunner<T> implements HandlerSubscription {
-  readonly done: Promise<void>;
-  readonly #subscription: Subscription<Delivery<T>>;
-  readonly #handler: Handler<T>;
-  readonly #concurrency: number;
-  readonly #retry: RetryPolicy;
-  readonly #delayedRequeue: boolean;
-  readonly #requeue: boolean;
-  readonly #logger: Logger;
-  readonly #defaultDeadlineMs: number;
-  readonly #inFlight = new Set<Promise<void>>();
-  #closing: Promise<void> | undefined;
-
-  constructor(
-    subscription: Subscription<Delivery<T>>,
-    handler: Handler<T>,
-    concurrency: number,
-    retry: RetryPolicy,
-    capabilities: { requeue: boolean; delayedRequeue: boolean },
-    logger: Logger,
-    defaultDeadlineMs: number,
-  ) {
-    this.#subscription = subscription;
-    this.#handler = handler;
-    this.#concurrency = concurrency;
-    this.#retry = retry;
-    this.#requeue = capabilities.requeue;
-    this.#delayedRequeue = capabilities.delayedRequeue;
-    this.#logger = logger;
-    this.#defaultDeadlineMs = defaultDeadlineMs;
-    this.done = this.#run();
-  }
-
-  get subject(): string {
-    return this.#subscription.subject;
-  }
-  get group(): string {
-    return this.#subscription.group;
-  }
-
-  close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.deadlineMs ?? this.#defaultDeadlineMs);
-    return this.#closing;
-  }
-
-  async #close(deadlineMs: number): Promise<void> {
-    await this.#subscription.close();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs);
-    });
-    const outcome = await Promise.race([this.done.then(() => 'drained' as const), deadline]);
-    clearTimeout(timer);
-    if (outcome === 'deadline') {
-      this.#logger.warn(
-        { inFlight: this.#inFlight.size, deadlineMs },
-        'handlers still running at the stop deadline; their deliveries stay unsettled and will be redelivered',
-      );
-    }
-  }
-
-  async #run(): Promise<void> {
-    try {
-      for await (const delivery of this.#subscription) {
-        const task = this.#handle(delivery);
-        this.#inFlight.add(task);
-        void task.finally(() => this.#inFlight.delete(task));
-        if (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
-      }
-    } catch (error) {
-      this.#logger.error({ err: error }, 'subscription failed; handler stopped');
-    }
-    await Promise.all(this.#inFlight);
-  }
-
-  async #handle(delivery: Delivery<T>): Promise<void> {
-    let failure: unknown;
-    let failed = false;
-    try {
-      await this.#handler(delivery.body, delivery);
-    } catch (error) {
-      failed = true;
-      failure = error;
-    }
-    if (delivery.settled) return;
-    try {
-      if (!failed) {
-        await delivery.ack();
-      } else {
-        await delivery.nack(this.#nackFor(delivery, failure));
-      }
-    } catch (error) {
-      this.#logger.error(
-        { err: error, id: delivery.id },
-        'could not settle a delivery; it will be redelivered',
-      );
-    }
-  }
-
-  #nackFor(delivery: Delivery<T>, error: unknown): NackOptions {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof Reject) {
-      this.#logger.warn(
-        { id: delivery.id, reason: message },
-        'handler rejected a message; dead-lettering it',
-      );
-      return { requeue: false, reason: `rejected: ${message}` };
-    }
-    if (delivery.deliveryCount >= this.#retry.maxDeliveries) {
-      this.#logger.warn(
-        { id: delivery.id, deliveryCount: delivery.deliveryCount, err: error },
-        'handler failed on the last allowed delivery; dead-lettering the message',
-      );
-      return { requeue: false, reason: `max-deliveries: ${message}` };
-    }
-    if (!this.#requeue) {
-      this.#logger.warn(
-        { id: delivery.id, err: error },
-        'handler failed and the transport cannot redeliver; dead-lettering the message (dropped where there are no dead letters)',
-      );
-      return { requeue: false, reason: `failed-without-requeue: ${message}` };
-    }
-    const delayMs = this.#delayedRequeue
-      ? retryDelayMs(this.#retry.backoff, delivery.deliveryCount, error)
-      : 0;
-    this.#logger.info(
-      { id: delivery.id, deliveryCount: delivery.deliveryCount, delayMs, err: error },
-      'handler failed; retrying',
-    );
-    return { requeue: true, delayMs };
   }
 }

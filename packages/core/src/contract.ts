@@ -187,6 +187,15 @@ export interface Transport {
   history?(subject: string, options?: ReadOptions): Promise<StoredMessage[]>;
   /** The newest dead letters of a subject, newest first (needs `capabilities.deadLetter`). */
   deadLetters?(subject: string, options?: ReadOptions): Promise<StoredMessage[]>;
+  /** Connection state, for `broker.health()`. */
+  health?(): TransportHealth;
   /** Closes every subscription and connection. Later calls reject with `ClosedError`. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What a transport reports of its connections. */
+export interface TransportHealth {
+  readonly connected: boolean;
+  /** Transport-specific detail (connection states, last error, …). */
+  readonly [detail: string]: unknown;
 }

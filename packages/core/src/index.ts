@@ -2,13 +2,12 @@ export { AsyncQueue } from './async-queue.js';
 export {
   type BatchItem,
   Broker,
+  type BrokerHealth,
   type BrokerOptions,
   type ConsumeOptions,
   DEFAULT_BROKER_OPTIONS,
   DEFAULT_HANDLER_OPTIONS,
-  type Handler,
   type HandlerOptions,
-  type HandlerSubscription,
   type PublishOptions,
 } from './broker.js';
 export { BUILTIN_CODECS, type Codec, CodecRegistry, jsonCodec, msgpackCodec, rawCodec } from './codec.js';
@@ -28,6 +27,7 @@ export type {
   SubscribeOptions,
   Subscription,
   Transport,
+  TransportHealth,
 } from './contract.js';
 export {
   createDelivery,
@@ -50,9 +50,33 @@ export {
   TransportError,
   UnsupportedError,
 } from './errors.js';
+export type {
+  Filter,
+  Handler,
+  HandlerStats,
+  HandlerSubscription,
+} from './handler-runner.js';
 export { Header, type Headers, RESERVED_HEADER_PREFIX } from './headers.js';
 export { newConsumerName, newMessageId } from './id.js';
 export { defaultLogger, type LogFn, type Logger, silentLogger } from './logger.js';
+export type {
+  ConsumeContext,
+  ConsumeMiddleware,
+  Middleware,
+  PublishContext,
+  PublishItem,
+  PublishMiddleware,
+  SubscriptionControl,
+} from './middleware.js';
+export {
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  circuitBreaker,
+} from './middlewares/circuit-breaker.js';
+export { type DedupeOptions, dedupe } from './middlewares/dedupe.js';
+export { type LoggingOptions, logging } from './middlewares/logging.js';
+export { type RateLimitOptions, rateLimit } from './middlewares/rate-limit.js';
+export { timeout } from './middlewares/timeout.js';
 export {
   checkInteger,
   checkName,
@@ -70,3 +94,12 @@ export {
   resolveRetryPolicy,
   retryDelayMs,
 } from './retry.js';
+export {
+  formatIssues,
+  jsonSchemaOf,
+  type SchemaOutput,
+  type StandardSchemaV1,
+  validateWithSchema,
+} from './schema.js';
+export { type HandleSignalsOptions, handleSignals } from './signals.js';
+export { Telemetry, type TelemetryOptions } from './telemetry.js';

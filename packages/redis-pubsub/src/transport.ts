@@ -157,7 +157,7 @@ export class RedisPubSubTransport implements Transport {
   health(): ConnectorHealth {
     this.#forgetClosedConnectors();
     const reports = [this.connector.health(), ...[...this.#subscriberConnectors].map((c) => c.health())];
-    if (this.#closed) return { status: 'closed', clients: 0 };
+    if (this.#closed) return { status: 'closed', connected: false, clients: 0 };
     let status: ConnectionStatus = 'ready';
     if (reports.some((report) => report.status === 'reconnecting')) status = 'reconnecting';
     else if (reports.some((report) => report.status !== 'ready' && report.status !== 'closed')) {
@@ -165,6 +165,7 @@ export class RedisPubSubTransport implements Transport {
     }
     const health: ConnectorHealth = {
       status,
+      connected: status === 'ready',
       clients: reports.reduce((sum, report) => sum + report.clients, 0),
     };
     const lastError = reports.find((report) => report.lastError !== undefined)?.lastError;

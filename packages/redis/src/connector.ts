@@ -37,11 +37,14 @@ export interface ClientOptions {
 
 /** What `RedisConnector.health()` reports. */
 export interface ConnectorHealth {
+  [detail: string]: unknown;
   /**
    * `closed` after close(); `ready` when every client is ready; `reconnecting` when any client
    * lost its connection; else `connecting` (also before the first client is made).
    */
   status: ConnectionStatus;
+  /** `status === 'ready'`: every client this connector made is connected. */
+  connected: boolean;
   /** Clients open now. */
   clients: number;
   /** Message of the last connection error, if any happened. */
@@ -155,7 +158,8 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
 
   /** Current state of all clients, without I/O. */
   health(): ConnectorHealth {
-    const report: ConnectorHealth = { status: this.#aggregate(), clients: this.#all.size };
+    const status = this.#aggregate();
+    const report: ConnectorHealth = { status, connected: status === 'ready', clients: this.#all.size };
     if (this.#lastError !== undefined) report.lastError = this.#lastError;
     return report;
   }

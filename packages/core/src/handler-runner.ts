@@ -1,0 +1,280 @@
+import type { Delivery, NackOptions, Subscription } from './contract.js';
+import { Reject } from './errors.js';
+import type { Logger } from './logger.js';
+import {
+  type ConsumeContext,
+  type ConsumeMiddleware,
+  runConsumeChain,
+  type SubscriptionControl,
+} from './middleware.js';
+import { type RetryPolicy, retryDelayMs } from './retry.js';
+import { type StandardSchemaV1, validateWithSchema } from './schema.js';
+import type { Telemetry } from './telemetry.js';
+
+/**
+ * Handles one message. Return (or resolve) to ack; throw to retry with backoff; throw `Reject` (or
+ * an error with `retryable: false`) to dead-letter at once. A handler may settle the delivery
+ * itself, in which case the Broker leaves it.
+ */
+export type Handler<T> = (body: T, delivery: Delivery<T>, context: ConsumeContext<T>) => unknown;
+
+/** A predicate run before the handler; a delivery it refuses is acked and skipped. */
+export type Filter<T> = (body: T, delivery: Delivery<T>) => boolean | Promise<boolean>;
+
+/** Counters of one handler subscription, for `broker.health()`. */
+export interface HandlerStats {
+  readonly subject: string;
+  readonly group: string;
+  readonly running: boolean;
+  readonly paused: boolean;
+  readonly inFlight: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly lastError: string | undefined;
+}
+
+/** A running handler subscription. */
+export interface HandlerSubscription extends SubscriptionControl {
+  readonly subject: string;
+  readonly group: string;
+  /** Counters and state. */
+  stats(): HandlerStats;
+  /** Stops fetching and waits (up to `deadlineMs`) for running handlers. */
+  close(options?: { deadlineMs?: number }): Promise<void>;
+}
+
+/** Everything a runner needs besides the subscription and the handler. */
+export interface RunnerSettings<T> {
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly capabilities: { readonly requeue: boolean; readonly delayedRequeue: boolean };
+  readonly logger: Logger;
+  readonly defaultDeadlineMs: number;
+  readonly middleware: readonly ConsumeMiddleware[];
+  readonly filter: Filter<T> | undefined;
+  readonly schema: StandardSchemaV1 | undefined;
+  readonly telemetry: Telemetry;
+}
+
+/** Runs a handler over a decoded subscription with bounded concurrency. */
+export class HandlerRunner<T> implements HandlerSubscription {
+  readonly done: Promise<void>;
+  readonly #subscription: Subscription<Delivery<T>>;
+  readonly #handler: Handler<T>;
+  readonly #settings: RunnerSettings<T>;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #stopController = new AbortController();
+  #closing: Promise<void> | undefined;
+  #paused: { promise: Promise<void>; resume: () => void } | undefined;
+  #handled = 0;
+  #failed = 0;
+  #lastError: string | undefined;
+  #running = true;
+
+  constructor(subscription: Subscription<Delivery<T>>, handler: Handler<T>, settings: RunnerSettings<T>) {
+    this.#subscription = subscription;
+    this.#handler = handler;
+    this.#settings = settings;
+    this.done = this.#run();
+  }
+
+  get subject(): string {
+    return this.#subscription.subject;
+  }
+  get group(): string {
+    return this.#subscription.group;
+  }
+  get paused(): boolean {
+    return this.#paused !== undefined;
+  }
+
+  pause(): void {
+    if (this.#paused !== undefined) return;
+    let resume: () => void = () => {};
+    const promise = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    this.#paused = { promise, resume };
+    this.#settings.logger.info('subscription paused');
+  }
+
+  resume(): void {
+    const paused = this.#paused;
+    if (paused === undefined) return;
+    this.#paused = undefined;
+    paused.resume();
+    this.#settings.logger.info('subscription resumed');
+  }
+
+  stats(): HandlerStats {
+    return {
+      subject: this.subject,
+      group: this.group,
+      running: this.#running,
+      paused: this.paused,
+      inFlight: this.#inFlight.size,
+      handled: this.#handled,
+      failed: this.#failed,
+      lastError: this.#lastError,
+    };
+  }
+
+  close(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.deadlineMs ?? this.#settings.defaultDeadlineMs);
+    return this.#closing;
+  }
+
+  async #close(deadlineMs: number): Promise<void> {
+    await this.#subscription.close();
+    this.resume();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const outcome = await Promise.race([this.done.then(() => 'drained' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      this.#stopController.abort(new Error('the broker is stopping'));
+      this.#settings.logger.warn(
+        { inFlight: this.#inFlight.size, deadlineMs },
+        'handlers still running at the stop deadline; their deliveries stay unsettled and will be redelivered',
+      );
+    }
+  }
+
+  async #run(): Promise<void> {
+    const iterator = this.#subscription[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (this.#paused !== undefined) await this.#paused.promise;
+        const next = await iterator.next();
+        if (next.done) break;
+        const task = this.#handle(next.value);
+        this.#inFlight.add(task);
+        void task.finally(() => this.#inFlight.delete(task));
+        if (this.#inFlight.size >= this.#settings.concurrency) await Promise.race(this.#inFlight);
+      }
+    } catch (error) {
+      this.#lastError = error instanceof Error ? error.message : String(error);
+      this.#settings.logger.error({ err: error }, 'subscription failed; handler stopped');
+    }
+    this.#running = false;
+    await Promise.all(this.#inFlight);
+  }
+
+  async #handle(delivery: Delivery<T>): Promise<void> {
+    const { telemetry, logger } = this.#settings;
+    const controller = new AbortController();
+    const onStop = () => controller.abort(this.#stopController.signal.reason);
+    this.#stopController.signal.addEventListener('abort', onStop, { once: true });
+    const ctx: ConsumeContext<T> = {
+      subject: delivery.subject,
+      group: this.group,
+      delivery,
+      logger,
+      signal: controller.signal,
+      abort: (reason) => controller.abort(reason),
+      subscription: this,
+      state: new Map(),
+    };
+    const span = telemetry.startProcess(delivery.subject, this.group, delivery.id, delivery.headers);
+    const started = performance.now();
+    let failure: unknown;
+    let failed = false;
+    try {
+      await telemetry.with(span?.ctx, () =>
+        runConsumeChain(this.#settings.middleware, ctx as ConsumeContext, () => this.#invoke(delivery, ctx)),
+      );
+    } catch (error) {
+      failed = true;
+      failure = error;
+    } finally {
+      this.#stopController.signal.removeEventListener('abort', onStop);
+    }
+    telemetry.endProcess(
+      span,
+      delivery.subject,
+      this.group,
+      performance.now() - started,
+      failed ? failure : undefined,
+    );
+    if (failed) {
+      this.#failed++;
+      this.#lastError = failure instanceof Error ? failure.message : String(failure);
+    } else {
+      this.#handled++;
+    }
+    if (delivery.settled) return;
+    const settlement: NackOptions | 'ack' = failed ? this.#nackFor(delivery, failure) : 'ack';
+    try {
+      if (settlement === 'ack') await delivery.ack();
+      else await delivery.nack(settlement);
+      telemetry.recordSettlement(
+        delivery.subject,
+        this.group,
+        settlement === 'ack' ? 'ack' : settlement.requeue === false ? 'dead-letter' : 'requeue',
+      );
+    } catch (error) {
+      logger.error({ err: error, id: delivery.id }, 'could not settle a delivery; it will be redelivered');
+    }
+  }
+
+  /** Filter, then schema, then the handler: the innermost step of the onion. */
+  async #invoke(delivery: Delivery<T>, ctx: ConsumeContext<T>): Promise<void> {
+    let body = delivery.body;
+    const { filter, schema } = this.#settings;
+    if (filter !== undefined && !(await filter(body, delivery))) {
+      ctx.logger.debug({ id: delivery.id }, 'filtered out; acking without handling');
+      await delivery.ack();
+      return;
+    }
+    if (schema !== undefined) {
+      const outcome = await validateWithSchema(schema, body);
+      if (!outcome.ok) {
+        ctx.logger.warn(
+          { id: delivery.id, issues: outcome.reason },
+          'body failed validation; dead-lettering it',
+        );
+        await delivery.nack({ requeue: false, reason: `validation-failed: ${outcome.reason}` });
+        return;
+      }
+      body = outcome.value as T;
+    }
+    await this.#handler(body, delivery, ctx);
+  }
+
+  #nackFor(delivery: Delivery<T>, error: unknown): NackOptions {
+    const { logger, retry, capabilities } = this.#settings;
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof Reject || isNotRetryable(error)) {
+      logger.warn({ id: delivery.id, reason: message }, 'handler rejected a message; dead-lettering it');
+      return { requeue: false, reason: `rejected: ${message}` };
+    }
+    if (delivery.deliveryCount >= retry.maxDeliveries) {
+      logger.warn(
+        { id: delivery.id, deliveryCount: delivery.deliveryCount, err: error },
+        'handler failed on the last allowed delivery; dead-lettering the message',
+      );
+      return { requeue: false, reason: `max-deliveries: ${message}` };
+    }
+    if (!capabilities.requeue) {
+      logger.warn(
+        { id: delivery.id, err: error },
+        'handler failed and the transport cannot redeliver; dead-lettering the message (dropped where there are no dead letters)',
+      );
+      return { requeue: false, reason: `failed-without-requeue: ${message}` };
+    }
+    const delayMs = capabilities.delayedRequeue
+      ? retryDelayMs(retry.backoff, delivery.deliveryCount, error)
+      : 0;
+    logger.info(
+      { id: delivery.id, deliveryCount: delivery.deliveryCount, delayMs, err: error },
+      'handler failed; retrying',
+    );
+    return { requeue: true, delayMs };
+  }
+}
+
+function isNotRetryable(error: unknown): boolean {
+  return error !== null && typeof error === 'object' && 'retryable' in error && error.retryable === false;
+}
