@@ -1,6 +1,8 @@
 import type { Scenario } from '../scenario.js';
 import { streamsConsumeVsBullmq } from './bullmq.js';
 import { streamsLatencyP99 } from './latency.js';
+import { listsReliableConsume } from './lists.js';
+import { pubsubFanout } from './pubsub.js';
 import { streamsConsume, streamsPublishConcurrent, streamsPublishMany } from './streams.js';
 
 /** Every scenario, in the order they run. */
@@ -10,4 +12,6 @@ export const SCENARIOS: Scenario[] = [
   streamsConsumeVsBullmq,
   streamsPublishConcurrent,
   streamsLatencyP99,
+  listsReliableConsume,
+  pubsubFanout,
 ];

@@ -11,7 +11,7 @@ import { perSecond } from '../stats.js';
 /** Messages of one publishMany / pipeline batch. */
 const BATCH = 500;
 /** Publishes in flight in the concurrent scenario. */
-const IN_FLIGHT = 1_000;
+export const IN_FLIGHT = 1_000;
 /** Handler concurrency and prefetch of the consume scenarios. */
 export const CONCURRENCY = 64;
 export const PREFETCH = 500;
@@ -154,7 +154,7 @@ export const streamsPublishConcurrent: Scenario = {
 };
 
 /** Runs `count` calls of `send`, keeping `IN_FLIGHT` of them outstanding. */
-async function windowed(count: number, send: () => Promise<unknown>): Promise<void> {
+export async function windowed(count: number, send: () => Promise<unknown>): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < count) {
