@@ -57,6 +57,11 @@ async function main(): Promise<void> {
   const rounds = args.rounds ?? (args.quick ? 3 : 5);
   const scenarios: Scenario[] =
     args.only.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => args.only.includes(s.name));
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+    process.stderr.write(
+      'note: run node with --expose-gc (the bench script does) for exact memory figures\n',
+    );
+  }
   const server = await startRedis();
   const admin = new Redis(server.url, { maxRetriesPerRequest: null });
   const context: BenchContext = {

@@ -24,6 +24,8 @@ export interface Scenario {
   readonly baselineName: string;
   readonly ours: Side;
   readonly baseline: Side;
+  /** Fewer rounds than the run's for a scenario too long to repeat (e.g. a 1M backlog). */
+  readonly maxRounds?: { readonly quick: number; readonly full: number };
 }
 
 /** The figures of one scenario, as written to latest.json. */
@@ -60,9 +62,11 @@ function format(value: number): string {
 export async function runScenario(
   scenario: Scenario,
   context: BenchContext,
-  rounds: number,
+  requestedRounds: number,
   label: string,
 ): Promise<ScenarioResult> {
+  const limit = scenario.maxRounds?.[context.quick ? 'quick' : 'full'];
+  const rounds = limit === undefined ? requestedRounds : Math.min(requestedRounds, limit);
   const ours: number[] = [];
   const baseline: number[] = [];
   for (let round = 1; round <= rounds; round++) {

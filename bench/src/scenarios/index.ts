@@ -2,6 +2,7 @@ import type { Scenario } from '../scenario.js';
 import { streamsConsumeVsBullmq } from './bullmq.js';
 import { streamsLatencyP99 } from './latency.js';
 import { listsReliableConsume } from './lists.js';
+import { memoryBacklog } from './memory.js';
 import { pubsubFanout } from './pubsub.js';
 import { streamsConsume, streamsPublishConcurrent, streamsPublishMany } from './streams.js';
 
@@ -14,4 +15,5 @@ export const SCENARIOS: Scenario[] = [
   streamsLatencyP99,
   listsReliableConsume,
   pubsubFanout,
+  memoryBacklog,
 ];
