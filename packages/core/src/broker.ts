@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { type AsyncApiDocument, buildAsyncApi } from './asyncapi.js';
 import { BUILTIN_CODECS, type Codec, CodecRegistry, msgpackCodec } from './codec.js';
 import type {
   Delivery,
@@ -11,15 +13,19 @@ import type {
   Transport,
   TransportHealth,
 } from './contract.js';
-import { ClosedError, ConfigError, DecodeError } from './errors.js';
+import { ClosedError, ConfigError, DecodeError, RequestError, TimeoutError } from './errors.js';
 import {
+  type BatchHandler,
   type Filter,
   type Handler,
   HandlerRunner,
   type HandlerStats,
   type HandlerSubscription,
+  type ReplyOutcome,
+  type RunnerSettings,
 } from './handler-runner.js';
 import { Header, type Headers } from './headers.js';
+import { newMessageId } from './id.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { type Middleware, type PublishItem, runPublishChain } from './middleware.js';
 import { checkInteger, checkName, checkSubject, rejectUnknownOptions } from './options.js';
@@ -95,6 +101,30 @@ export interface HandlerOptions extends ConsumeOptions {
   readonly schema?: StandardSchemaV1;
 }
 
+/** Options of `broker.subscribeBatch`. */
+export interface BatchHandlerOptions extends Omit<HandlerOptions, 'middleware'> {
+  /** Most deliveries per batch. Default 100. */
+  readonly batchSize?: number;
+  /** Longest wait for a batch to fill after its first delivery, in ms. Default 50. */
+  readonly batchWaitMs?: number;
+}
+
+/** Options of `broker.request`. */
+export interface RequestOptions {
+  /** How long to wait for the reply. Default 5 000 ms. */
+  readonly timeoutMs?: number;
+  /** Publish options of the request (headers, key, codec, …). */
+  readonly publish?: PublishOptions;
+}
+
+/** Default `timeoutMs` of `broker.request`. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+const REPLY_TO = 'x-relaybus-reply-to';
+const CORRELATION_ID = 'x-relaybus-correlation-id';
+const DEADLINE = 'x-relaybus-deadline';
+const REPLY_ERROR = 'x-relaybus-reply-error';
+
 /** Defaults of `HandlerOptions`. */
 export const DEFAULT_HANDLER_OPTIONS = {
   group: 'default',
@@ -140,6 +170,15 @@ export class Broker {
   readonly #middleware: readonly Middleware[];
   readonly #telemetry: Telemetry;
   #lastError: { message: string; at: Date } | undefined;
+  readonly #id = `b${randomBytes(6).toString('hex')}`;
+  readonly #requests = new Map<
+    string,
+    { resolve: (value: unknown) => void; reject: (error: unknown) => void; timer: NodeJS.Timeout }
+  >();
+  #inbox: Promise<string> | undefined;
+  readonly #subscribed: Array<{ subject: string; group: string; schema: StandardSchemaV1 | undefined }> = [];
+  readonly #declared = new Map<string, { schema?: StandardSchemaV1; description?: string }>();
+  readonly #publishedSubjects = new Set<string>();
   #publisher: Publisher | undefined;
   #connecting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -213,6 +252,7 @@ export class Broker {
   async #publishItems(subject: string, items: PublishItem[], codec: Codec): Promise<PublishResult[]> {
     checkSubject(subject);
     const publisher = await this.#getPublisher();
+    this.#publishedSubjects.add(subject);
     const send = async (): Promise<PublishResult[]> => {
       const span = this.#telemetry.startPublish(subject, items.length);
       try {
@@ -285,9 +325,44 @@ export class Broker {
     handler: Handler<T>,
     options: HandlerOptions = {},
   ): Promise<HandlerSubscription> {
-    checkSubject(subject);
     if (typeof handler !== 'function') throw new ConfigError('handler', 'must be a function');
-    rejectUnknownOptions('subscribe', options, HANDLER_OPTION_KEYS);
+    return this.#startRunner(subject, handler, options, undefined);
+  }
+
+  /**
+   * Runs `handler` on batches of up to `batchSize` deliveries (or what arrived within `batchWaitMs`
+   * of the first). Returning acks every delivery of the batch the handler did not settle; throwing
+   * fails each of them (retry policy per delivery). Filter and schema apply per delivery before
+   * batching; consume middleware does not wrap batch handlers.
+   */
+  subscribeBatch<T = unknown>(
+    subject: string,
+    handler: BatchHandler<T>,
+    options: BatchHandlerOptions = {},
+  ): Promise<HandlerSubscription> {
+    if (typeof handler !== 'function') throw new ConfigError('handler', 'must be a function');
+    const { batchSize = 100, batchWaitMs = 50, ...rest } = options;
+    const batch = {
+      size: checkInteger('batchSize', batchSize, 1),
+      waitMs: checkInteger('batchWaitMs', batchWaitMs, 0),
+      handler,
+    };
+    return this.#startRunner<T>(
+      subject,
+      () => undefined,
+      { ...rest, prefetch: rest.prefetch ?? Math.max(batch.size * 2, DEFAULT_HANDLER_OPTIONS.minPrefetch) },
+      batch,
+    );
+  }
+
+  async #startRunner<T>(
+    subject: string,
+    handler: Handler<T>,
+    options: HandlerOptions,
+    batch: RunnerSettings<T>['batch'],
+  ): Promise<HandlerSubscription> {
+    checkSubject(subject);
+    rejectUnknownOptions(batch === undefined ? 'subscribe' : 'subscribeBatch', options, HANDLER_OPTION_KEYS);
     const concurrency = checkInteger(
       'concurrency',
       options.concurrency ?? DEFAULT_HANDLER_OPTIONS.concurrency,
@@ -322,10 +397,131 @@ export class Broker {
       filter: filter as Filter<T> | undefined,
       schema,
       telemetry: this.#telemetry,
+      reply: (delivery, outcome) => this.#reply(delivery, outcome),
+      batch,
     });
+    this.#subscribed.push({ subject, group: subscription.group, schema });
     this.#handlers.add(runner as HandlerRunner<unknown>);
     void runner.done.finally(() => this.#handlers.delete(runner as HandlerRunner<unknown>));
     return runner;
+  }
+
+  /**
+   * Sends `body` to `subject` as a request and resolves with the reply: the return value of the
+   * handler that took it. Replies travel over the transport itself, on a reply subject of this
+   * broker (`_inbox.<broker id>`). Rejects with `TimeoutError` (`RELAYBUS_TIMEOUT`) when no reply
+   * came within `timeoutMs`, and with `RequestError` when the handler gave up on the request
+   * (rejected it or ran out of deliveries). A responder does not answer a request past its deadline.
+   */
+  async request<Res = unknown, Req = unknown>(
+    subject: string,
+    body: Req,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    const timeoutMs = checkInteger('timeoutMs', options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1);
+    const inbox = await this.#openInbox();
+    const correlationId = newMessageId();
+    const reply = new Promise<Res>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(correlationId);
+        reject(new TimeoutError(`no reply to the request on "${subject}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#requests.set(correlationId, {
+        resolve: (value) => resolve(value as Res),
+        reject,
+        timer,
+      });
+    });
+    try {
+      await this.publish(subject, body, {
+        ...options.publish,
+        headers: {
+          ...options.publish?.headers,
+          [REPLY_TO]: inbox,
+          [CORRELATION_ID]: correlationId,
+          [DEADLINE]: String(Date.now() + timeoutMs),
+        },
+      });
+    } catch (error) {
+      const pending = this.#requests.get(correlationId);
+      this.#requests.delete(correlationId);
+      clearTimeout(pending?.timer);
+      throw error;
+    }
+    return reply;
+  }
+
+  async #openInbox(): Promise<string> {
+    this.#inbox ??= (async () => {
+      const inboxSubject = `_inbox.${this.#id}`;
+      const subscription = await this.consume(inboxSubject, { group: this.#id });
+      void (async () => {
+        for await (const delivery of subscription) {
+          const correlationId = delivery.headers[CORRELATION_ID] ?? '';
+          const pending = this.#requests.get(correlationId);
+          if (pending !== undefined) {
+            this.#requests.delete(correlationId);
+            clearTimeout(pending.timer);
+            const error = delivery.headers[REPLY_ERROR];
+            if (error === undefined) pending.resolve(delivery.body);
+            else pending.reject(new RequestError(error));
+          }
+          await delivery.ack().catch((ackError: unknown) => {
+            this.logger.debug({ err: ackError }, 'could not ack a reply');
+          });
+        }
+      })();
+      return inboxSubject;
+    })().catch((error: unknown) => {
+      this.#inbox = undefined;
+      throw error;
+    });
+    return this.#inbox;
+  }
+
+  async #reply(delivery: Delivery, outcome: ReplyOutcome): Promise<void> {
+    const replyTo = delivery.headers[REPLY_TO];
+    const correlationId = delivery.headers[CORRELATION_ID];
+    if (replyTo === undefined || correlationId === undefined) return;
+    const deadline = Number(delivery.headers[DEADLINE]);
+    if (Number.isFinite(deadline) && Date.now() > deadline) {
+      this.logger.debug(
+        { id: delivery.id, replyTo },
+        'request past its deadline; the requester is gone, not replying',
+      );
+      return;
+    }
+    const headers: Headers = { [CORRELATION_ID]: correlationId };
+    if (!outcome.ok) headers[REPLY_ERROR] = outcome.error;
+    await this.publish(replyTo, outcome.ok ? (outcome.value ?? null) : null, { headers });
+  }
+
+  /**
+   * Declares a subject this application publishes, with an optional schema and description, for
+   * `asyncapi()`. Subjects published to are recorded without a declaration too.
+   */
+  declarePublisher(subject: string, options: { schema?: StandardSchemaV1; description?: string } = {}): void {
+    checkSubject(subject);
+    this.#declared.set(subject, options);
+  }
+
+  /**
+   * An AsyncAPI 3.0 document of this broker: a channel per subject it subscribes or publishes to,
+   * `receive` operations per handler subscription (with its group), `send` operations per declared
+   * or used publisher subject, and JSON Schemas of payloads where the schema library provides them.
+   */
+  asyncapi(info: { title: string; version: string; description?: string }): AsyncApiDocument {
+    return buildAsyncApi(info, {
+      transport: this.transport,
+      contentType: this.#codec.contentType,
+      subscriptions: this.#subscribed.filter((s) => !s.subject.startsWith('_inbox.')),
+      publishers: [
+        ...this.#declared,
+        ...[...this.#publishedSubjects]
+          .filter((subject) => !this.#declared.has(subject) && !subject.startsWith('_inbox.'))
+          .map((subject) => [subject, {}] as const),
+      ],
+    });
   }
 
   /**
@@ -360,6 +556,11 @@ export class Broker {
 
   async #stop(deadlineMs: number): Promise<void> {
     const started = Date.now();
+    for (const [id, pending] of this.#requests) {
+      clearTimeout(pending.timer);
+      pending.reject(new ClosedError('Broker'));
+      this.#requests.delete(id);
+    }
     await Promise.all([...this.#handlers].map((runner) => runner.close({ deadlineMs })));
     await Promise.all([...this.#consumers].map((subscription) => subscription.close()));
     await this.transport.close();

@@ -16,6 +16,7 @@ export const ErrorCode = {
   Unsupported: 'RELAYBUS_UNSUPPORTED',
   MessageTooLarge: 'RELAYBUS_MESSAGE_TOO_LARGE',
   Rejected: 'RELAYBUS_REJECTED',
+  RequestFailed: 'RELAYBUS_REQUEST_FAILED',
 } as const;
 
 /** One of the stable relaybus error codes. */
@@ -105,4 +106,11 @@ export class Reject extends RelaybusError {
 /** True when `error` is a relaybus error carrying `code`. */
 export function isRelaybusError(error: unknown, code?: ErrorCode): error is RelaybusError {
   return error instanceof RelaybusError && (code === undefined || error.code === code);
+}
+
+/** The handler of a request gave up on it (rejected it or ran out of deliveries); `message` says why. */
+export class RequestError extends RelaybusError {
+  constructor(reason: string) {
+    super(ErrorCode.RequestFailed, `the request failed: ${reason}`);
+  }
 }

@@ -1,6 +1,6 @@
 import type { Delivery, NackOptions, Subscription } from './contract.js';
 import { Reject } from './errors.js';
-import type { Logger } from './logger.js';
+import { type Logger, silentLogger } from './logger.js';
 import {
   type ConsumeContext,
   type ConsumeMiddleware,
@@ -17,6 +17,18 @@ import type { Telemetry } from './telemetry.js';
  * itself, in which case the Broker leaves it.
  */
 export type Handler<T> = (body: T, delivery: Delivery<T>, context: ConsumeContext<T>) => unknown;
+
+/**
+ * Handles a batch: up to `batchSize` deliveries, or fewer once `batchWaitMs` passed since the first.
+ * Return to ack every delivery the handler did not settle itself; throw to fail all of them (retry
+ * policy per delivery).
+ */
+export type BatchHandler<T> = (bodies: T[], deliveries: Delivery<T>[]) => unknown;
+
+/** Outcome of a request handler, sent back to the requester. */
+export type ReplyOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: string };
 
 /** A predicate run before the handler; a delivery it refuses is acked and skipped. */
 export type Filter<T> = (body: T, delivery: Delivery<T>) => boolean | Promise<boolean>;
@@ -54,6 +66,12 @@ export interface RunnerSettings<T> {
   readonly filter: Filter<T> | undefined;
   readonly schema: StandardSchemaV1 | undefined;
   readonly telemetry: Telemetry;
+  /** Sends a handler's outcome to the requester when the delivery is a request. */
+  readonly reply: ((delivery: Delivery<T>, outcome: ReplyOutcome) => Promise<void>) | undefined;
+  /** Batch mode: collect deliveries and call the batch handler. */
+  readonly batch:
+    | { readonly size: number; readonly waitMs: number; readonly handler: BatchHandler<T> }
+    | undefined;
 }
 
 /** Runs a handler over a decoded subscription with bounded concurrency. */
@@ -145,6 +163,10 @@ export class HandlerRunner<T> implements HandlerSubscription {
   async #run(): Promise<void> {
     const iterator = this.#subscription[Symbol.asyncIterator]();
     try {
+      if (this.#settings.batch !== undefined) {
+        await this.#runBatches(iterator, this.#settings.batch);
+        return;
+      }
       for (;;) {
         if (this.#paused !== undefined) await this.#paused.promise;
         const next = await iterator.next();
@@ -157,9 +179,94 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } catch (error) {
       this.#lastError = error instanceof Error ? error.message : String(error);
       this.#settings.logger.error({ err: error }, 'subscription failed; handler stopped');
+    } finally {
+      this.#running = false;
+      await Promise.all(this.#inFlight);
     }
-    this.#running = false;
-    await Promise.all(this.#inFlight);
+  }
+
+  /** Collects up to `size` deliveries (or what arrived within `waitMs` of the first) per batch. */
+  async #runBatches(
+    iterator: AsyncIterator<Delivery<T>>,
+    batch: NonNullable<RunnerSettings<T>['batch']>,
+  ): Promise<void> {
+    let pending = iterator.next();
+    let ended = false;
+    while (!ended) {
+      if (this.#paused !== undefined) await this.#paused.promise;
+      const first = await pending;
+      if (first.done) break;
+      const deliveries = [first.value];
+      pending = iterator.next();
+      const deadline = performance.now() + batch.waitMs;
+      while (deliveries.length < batch.size) {
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) break;
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<'expired'>((resolve) => {
+          timer = setTimeout(() => resolve('expired'), remaining);
+        });
+        const next = await Promise.race([pending, expired]);
+        clearTimeout(timer);
+        if (next === 'expired') break;
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        deliveries.push(next.value);
+        pending = iterator.next();
+      }
+      const task = this.#handleBatch(deliveries, batch.handler);
+      this.#inFlight.add(task);
+      void task.finally(() => this.#inFlight.delete(task));
+      if (this.#inFlight.size >= this.#settings.concurrency) await Promise.race(this.#inFlight);
+    }
+  }
+
+  async #handleBatch(deliveries: Delivery<T>[], handler: BatchHandler<T>): Promise<void> {
+    const { filter, schema, logger } = this.#settings;
+    const accepted: Delivery<T>[] = [];
+    const bodies: T[] = [];
+    for (const delivery of deliveries) {
+      try {
+        if (filter !== undefined && !(await filter(delivery.body, delivery))) {
+          await delivery.ack();
+          continue;
+        }
+        if (schema !== undefined) {
+          const outcome = await validateWithSchema(schema, delivery.body);
+          if (!outcome.ok) {
+            await delivery.nack({ requeue: false, reason: `validation-failed: ${outcome.reason}` });
+            continue;
+          }
+          bodies.push(outcome.value as T);
+        } else {
+          bodies.push(delivery.body);
+        }
+        accepted.push(delivery);
+      } catch (error) {
+        logger.error(
+          { err: error, id: delivery.id },
+          'could not filter or validate a delivery; it will be redelivered',
+        );
+      }
+    }
+    if (accepted.length === 0) return;
+    let failure: unknown;
+    let failed = false;
+    try {
+      await handler(bodies, accepted);
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    if (failed) {
+      this.#failed += accepted.length;
+      this.#lastError = failure instanceof Error ? failure.message : String(failure);
+    } else {
+      this.#handled += accepted.length;
+    }
+    await Promise.all(accepted.map((delivery) => this.#settle(delivery, failed, failure)));
   }
 
   async #handle(delivery: Delivery<T>): Promise<void> {
@@ -204,6 +311,31 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } else {
       this.#handled++;
     }
+    const reply = this.#settings.reply;
+    if (reply !== undefined && delivery.headers['x-relaybus-reply-to'] !== undefined) {
+      const outcome = failed
+        ? this.#replyOnFailure(delivery, failure)
+        : { ok: true as const, value: ctx.state.get(RESULT) };
+      if (outcome !== undefined) {
+        try {
+          await reply(delivery, outcome);
+        } catch (error) {
+          logger.warn({ err: error, id: delivery.id }, 'could not send the reply; the request will time out');
+        }
+      }
+    }
+    await this.#settle(delivery, failed, failure);
+  }
+
+  /** A failed request is answered only when it will not be retried. */
+  #replyOnFailure(delivery: Delivery<T>, failure: unknown): ReplyOutcome | undefined {
+    const nack = this.#nackFor(delivery, failure, false);
+    if (nack.requeue !== false) return undefined;
+    return { ok: false, error: nack.reason ?? 'failed' };
+  }
+
+  async #settle(delivery: Delivery<T>, failed: boolean, failure: unknown): Promise<void> {
+    const { telemetry, logger } = this.#settings;
     if (delivery.settled) return;
     const settlement: NackOptions | 'ack' = failed ? this.#nackFor(delivery, failure) : 'ack';
     try {
@@ -240,11 +372,12 @@ export class HandlerRunner<T> implements HandlerSubscription {
       }
       body = outcome.value as T;
     }
-    await this.#handler(body, delivery, ctx);
+    ctx.state.set(RESULT, await this.#handler(body, delivery, ctx));
   }
 
-  #nackFor(delivery: Delivery<T>, error: unknown): NackOptions {
-    const { logger, retry, capabilities } = this.#settings;
+  #nackFor(delivery: Delivery<T>, error: unknown, log = true): NackOptions {
+    const { retry, capabilities } = this.#settings;
+    const logger = log ? this.#settings.logger : silentLogger;
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof Reject || isNotRetryable(error)) {
       logger.warn({ id: delivery.id, reason: message }, 'handler rejected a message; dead-lettering it');
@@ -274,6 +407,8 @@ export class HandlerRunner<T> implements HandlerSubscription {
     return { requeue: true, delayMs };
   }
 }
+
+const RESULT = 'relaybus:result';
 
 function isNotRetryable(error: unknown): boolean {
   return error !== null && typeof error === 'object' && 'retryable' in error && error.retryable === false;

@@ -1,5 +1,7 @@
 export { AsyncQueue } from './async-queue.js';
+export type { AsyncApiDocument } from './asyncapi.js';
 export {
+  type BatchHandlerOptions,
   type BatchItem,
   Broker,
   type BrokerHealth,
@@ -7,8 +9,10 @@ export {
   type ConsumeOptions,
   DEFAULT_BROKER_OPTIONS,
   DEFAULT_HANDLER_OPTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type HandlerOptions,
   type PublishOptions,
+  type RequestOptions,
 } from './broker.js';
 export { BUILTIN_CODECS, type Codec, CodecRegistry, jsonCodec, msgpackCodec, rawCodec } from './codec.js';
 export type {
@@ -46,11 +50,13 @@ export {
   isRelaybusError,
   Reject,
   RelaybusError,
+  RequestError,
   TimeoutError,
   TransportError,
   UnsupportedError,
 } from './errors.js';
 export type {
+  BatchHandler,
   Filter,
   Handler,
   HandlerStats,
