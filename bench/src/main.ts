@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '@relaybus/testing';
@@ -92,6 +92,8 @@ async function main(): Promise<void> {
       node: process.version,
       redis: redisVersion,
       date: new Date().toISOString(),
+      /** 1-minute load average at the end: other work on the machine shows up here. */
+      loadavg1m: Number(loadavg()[0]?.toFixed(2)),
     },
     mode: args.quick ? 'quick' : 'full',
     rounds,

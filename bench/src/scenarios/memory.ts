@@ -4,7 +4,7 @@ import { brokerDrain, fillRawStream, fillSubject, rawDrain, streamsBroker } from
 const MIB = 1024 * 1024;
 
 function backlog(context: BenchContext): number {
-  return context.quick ? 50_000 : 1_000_000;
+  return context.quick ? 20_000 : 1_000_000;
 }
 
 /** Collects garbage when node runs with --expose-gc (the bench script passes it). */

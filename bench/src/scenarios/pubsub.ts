@@ -11,7 +11,7 @@ import { windowed } from './streams.js';
 const SUBSCRIBERS = 4;
 
 function count(context: BenchContext): number {
-  return context.quick ? 20_000 : 200_000;
+  return context.quick ? 10_000 : 200_000;
 }
 
 /**
