@@ -182,6 +182,7 @@ export class Broker {
   #publisher: Publisher | undefined;
   #connecting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(options: BrokerOptions) {
     if (options === null || typeof options !== 'object') {
@@ -531,7 +532,13 @@ export class Broker {
   health(): BrokerHealth {
     const transport = this.transport.health?.();
     return {
-      status: this.#stopping !== undefined ? 'stopping' : this.#connecting !== undefined ? 'running' : 'idle',
+      status: this.#stopped
+        ? 'stopped'
+        : this.#stopping !== undefined
+          ? 'stopping'
+          : this.#connecting !== undefined
+            ? 'running'
+            : 'idle',
       connected:
         this.#stopping === undefined && this.#connecting !== undefined && (transport?.connected ?? true),
       transport,
@@ -564,6 +571,7 @@ export class Broker {
     await Promise.all([...this.#handlers].map((runner) => runner.close({ deadlineMs })));
     await Promise.all([...this.#consumers].map((subscription) => subscription.close()));
     await this.transport.close();
+    this.#stopped = true;
     this.logger.debug({ elapsedMs: Date.now() - started }, 'broker stopped');
   }
 
@@ -579,8 +587,8 @@ export class Broker {
 
 /** What `broker.health()` reports. */
 export interface BrokerHealth {
-  /** `idle` before `start()` (or the first publish/subscribe), `running` after, `stopping` once `stop()` began. */
-  readonly status: 'idle' | 'running' | 'stopping';
+  /** `idle` before `start()` (or the first publish/subscribe), `running` after, `stopping` once `stop()` began, `stopped` once it finished. */
+  readonly status: 'idle' | 'running' | 'stopping' | 'stopped';
   /** Started, not stopping, and the transport reports itself connected (or reports nothing). */
   readonly connected: boolean;
   /** The transport's own report, where it has `health()`. */

@@ -268,7 +268,7 @@ describe('health, pause and resume', () => {
       lastError: 'boom',
     });
     await broker.stop();
-    expect(broker.health().status).toBe('stopping');
+    expect(broker.health().status).toBe('stopped');
   });
 
   it('pause stops handling new deliveries until resume', async () => {
