@@ -11,6 +11,7 @@ import {
   Broker,
   circuitBreaker,
   dedupe,
+  handleSignals,
   type Middleware,
   rateLimit,
   type StandardSchemaV1,
@@ -286,6 +287,30 @@ describe('health, pause and resume', () => {
     subscription.resume();
     await until(() => seen.length === 2);
     await broker.stop();
+  });
+});
+
+describe('handleSignals', () => {
+  it('stops the broker on the signal after the running handler finished', async () => {
+    const { broker } = setup();
+    const s = subject();
+    const events: string[] = [];
+    await broker.subscribe(s, async () => {
+      events.push('started');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      events.push('finished');
+    });
+    const dispose = handleSignals(broker, { signals: ['SIGUSR2'], exit: false });
+    try {
+      await broker.publish(s, 1);
+      await until(() => events.includes('started'));
+      process.kill(process.pid, 'SIGUSR2');
+      await until(() => broker.health().status === 'stopped');
+      expect(events).toEqual(['started', 'finished']);
+    } finally {
+      dispose();
+    }
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
   });
 });
 
