@@ -77,9 +77,18 @@ async function main(): Promise<void> {
     `relaybus bench: ${args.quick ? 'quick' : 'full'}, ${rounds} rounds, redis ${redisVersion} (${server.kind}) at ${server.url}\n`,
   );
   const results: ScenarioResult[] = [];
+  const failures: string[] = [];
   try {
     for (const [index, scenario] of scenarios.entries()) {
-      results.push(await runScenario(scenario, context, rounds, `[${index + 1}/${scenarios.length}]`));
+      try {
+        results.push(await runScenario(scenario, context, rounds, `[${index + 1}/${scenarios.length}]`));
+      } catch (error) {
+        // One broken scenario should not cost the figures of the others; the exit code reports it.
+        failures.push(scenario.name);
+        process.stderr.write(
+          `${scenario.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+      }
     }
   } finally {
     admin.disconnect();
@@ -99,16 +108,21 @@ async function main(): Promise<void> {
     rounds,
     durationS: Math.round((Date.now() - startedAt) / 1_000),
     scenarios: results,
+    ...(failures.length > 0 ? { failed: failures } : {}),
   };
   process.stdout.write(`\n${table(results)}\n`);
   const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json');
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`wrote ${out} (${report.durationS} s)\n`);
+  if (failures.length > 0) {
+    process.stderr.write(`failed scenarios: ${failures.join(', ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     process.stderr.write(
       `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

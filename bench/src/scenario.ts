@@ -46,6 +46,22 @@ export function connect(context: BenchContext): Redis {
   return new Redis(context.url, { maxRetriesPerRequest: null, lazyConnect: false });
 }
 
+/** Longest a single run may wait for its messages before it fails instead of hanging the bench. */
+export const RUN_DEADLINE_MS = 120_000;
+
+/** Resolves with `promise`, or rejects once `ms` passed, naming what was awaited. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A random suffix so that every run has its own keys and subjects. */
 export function fresh(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;

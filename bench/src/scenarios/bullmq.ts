@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { ORDER_EVENT } from '../payload.js';
-import { type BenchContext, fresh, type Scenario } from '../scenario.js';
+import { type BenchContext, fresh, RUN_DEADLINE_MS, type Scenario, within } from '../scenario.js';
 import { perSecond } from '../stats.js';
 import { brokerDrain, CONCURRENCY, fillSubject, streamsBroker } from './streams.js';
 
@@ -51,7 +51,7 @@ export const streamsConsumeVsBullmq: Scenario = {
     worker.on('completed', () => {
       if (++completed === count) resolve();
     });
-    await done;
+    await within(done, RUN_DEADLINE_MS, 'BullMQ to complete every job');
     const elapsed = performance.now() - started;
     await worker.close();
     await queue.close();

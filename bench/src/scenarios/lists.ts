@@ -4,7 +4,7 @@ import { RedisListsTransport } from '@relaybus/redis-lists';
 import { until } from '@relaybus/testing';
 import type { Redis } from 'iovalkey';
 import { ORDER_EVENT, ORDER_EVENT_BYTES } from '../payload.js';
-import { type BenchContext, connect, fresh, type Scenario } from '../scenario.js';
+import { type BenchContext, connect, fresh, RUN_DEADLINE_MS, type Scenario, within } from '../scenario.js';
 import { perSecond } from '../stats.js';
 import { CONCURRENCY, PREFETCH } from './streams.js';
 
@@ -61,7 +61,7 @@ export const listsReliableConsume: Scenario = {
       },
       { group: 'bench', concurrency: CONCURRENCY, prefetch: PREFETCH },
     );
-    await done;
+    await within(done, RUN_DEADLINE_MS, 'the handler to see every message');
     await drained(context.admin, subject);
     const elapsed = performance.now() - started;
     await broker.stop();

@@ -5,7 +5,7 @@ import { RedisStreamsTransport } from '@relaybus/redis-streams';
 import { until } from '@relaybus/testing';
 import type { Redis } from 'iovalkey';
 import { ORDER_EVENT, ORDER_EVENT_BYTES } from '../payload.js';
-import { type BenchContext, connect, fresh, type Scenario } from '../scenario.js';
+import { type BenchContext, connect, fresh, RUN_DEADLINE_MS, type Scenario, within } from '../scenario.js';
 import { perSecond } from '../stats.js';
 
 /** Messages of one publishMany / pipeline batch. */
@@ -81,7 +81,7 @@ export async function brokerDrain(
     },
     { group, concurrency: CONCURRENCY, prefetch: PREFETCH, startFrom: 'beginning' },
   );
-  await done;
+  await within(done, RUN_DEADLINE_MS, 'the handler to see every message');
   await allAcked(context.admin, streamKeyOf(subject), group);
   const elapsed = performance.now() - started;
   await broker.stop();
