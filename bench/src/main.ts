@@ -54,7 +54,7 @@ function fmt(value: number): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const rounds = args.rounds ?? (args.quick ? 3 : 5);
+  const rounds = args.rounds ?? 3;
   const scenarios: Scenario[] =
     args.only.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => args.only.includes(s.name));
   if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
