@@ -91,7 +91,7 @@ describe('RedisConnector clients', () => {
     expect(shared.status).toBe('end');
     expect(dedicated.status).toBe('end');
     expect(await pendingBlock).toBeInstanceOf(Error);
-    expect(made.health()).toEqual({ status: 'closed', clients: 0 });
+    expect(made.health()).toEqual({ status: 'closed', connected: false, clients: 0 });
     expect(() => made.client('publisher')).toThrow(ClosedError);
   });
 });
