@@ -35,12 +35,13 @@ function parseArgs(argv: readonly string[]): Args {
 
 function table(results: readonly ScenarioResult[]): string {
   const rows = [
-    ['scenario', 'ours', 'baseline', 'ratio'],
+    ['scenario', 'ours', 'baseline', 'ratio', 'paired'],
     ...results.map((r) => [
       r.name,
       `${fmt(r.ours.value)} ${r.ours.unit}`,
       `${fmt(r.baseline.value)} ${r.baseline.unit} (${r.baseline.name})`,
       `${r.ratio.toFixed(2)}x`,
+      `${r.pairedRatio.toFixed(2)}x`,
     ]),
   ];
   const widths =

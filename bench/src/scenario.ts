@@ -39,6 +39,8 @@ export interface ScenarioResult {
     readonly runs: number[];
   };
   readonly ratio: number;
+  /** Median of the per-round ratios (ours and baseline of the same round): steadier under bursts of load. */
+  readonly pairedRatio: number;
 }
 
 /** A fresh connection to the server under test (callers disconnect it). */
@@ -106,5 +108,6 @@ export async function runScenario(
     ours: { value: oursMedian, unit: scenario.unit, runs: ours },
     baseline: { name: scenario.baselineName, value: baselineMedian, unit: scenario.unit, runs: baseline },
     ratio: ratio(oursMedian, baselineMedian, scenario.better),
+    pairedRatio: median(ours.map((value, i) => ratio(value, baseline[i] as number, scenario.better))),
   };
 }
