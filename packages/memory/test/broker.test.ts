@@ -1,14 +1,7 @@
 import { Broker, type Delivery, jsonCodec, silentLogger } from '@relaybus/core';
+import { until } from '@relaybus/testing';
 import { describe, expect, it } from 'vitest';
 import { MemoryTransport } from '../src/index.js';
-
-async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const subject = () => `broker-${Math.random().toString(36).slice(2)}`;
 

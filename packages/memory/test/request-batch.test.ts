@@ -1,15 +1,8 @@
 import { Broker, Reject, silentLogger } from '@relaybus/core';
+import { until } from '@relaybus/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryTransport } from '../src/index.js';
-
-async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const subject = () => `rq-${Math.random().toString(36).slice(2)}`;
 

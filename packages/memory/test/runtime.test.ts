@@ -18,19 +18,12 @@ import {
   silentLogger,
   timeout,
 } from '@relaybus/core';
+import { until } from '@relaybus/testing';
 import { type } from 'arktype';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryTransport } from '../src/index.js';
-
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const subject = () => `rt-${Math.random().toString(36).slice(2)}`;
 
