@@ -266,7 +266,9 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } else {
       this.#handled += accepted.length;
     }
-    await Promise.all(accepted.map((delivery) => this.#settle(delivery, failed, failure)));
+    await Promise.all(
+      accepted.map((delivery) => this.#settle(delivery, this.#decide(delivery, failed, failure))),
+    );
   }
 
   async #handle(delivery: Delivery<T>): Promise<void> {
@@ -311,11 +313,11 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } else {
       this.#handled++;
     }
+    const decision = this.#decide(delivery, failed, failure);
     const reply = this.#settings.reply;
     if (reply !== undefined && delivery.headers['x-relaybus-reply-to'] !== undefined) {
-      const outcome = failed
-        ? this.#replyOnFailure(delivery, failure)
-        : { ok: true as const, value: ctx.state.get(RESULT) };
+      const outcome =
+        decision === 'ack' ? { ok: true as const, value: ctx.state.get(RESULT) } : replyOnFailure(decision);
       if (outcome !== undefined) {
         try {
           await reply(delivery, outcome);
@@ -324,20 +326,17 @@ export class HandlerRunner<T> implements HandlerSubscription {
         }
       }
     }
-    await this.#settle(delivery, failed, failure);
+    await this.#settle(delivery, decision);
   }
 
-  /** A failed request is answered only when it will not be retried. */
-  #replyOnFailure(delivery: Delivery<T>, failure: unknown): ReplyOutcome | undefined {
-    const nack = this.#nackFor(delivery, failure, false);
-    if (nack.requeue !== false) return undefined;
-    return { ok: false, error: nack.reason ?? 'failed' };
+  /** How a delivery is settled after its handler ran: ack, or the retry policy's nack (logged once). */
+  #decide(delivery: Delivery<T>, failed: boolean, failure: unknown): NackOptions | 'ack' {
+    return failed ? this.#nackFor(delivery, failure, !delivery.settled) : 'ack';
   }
 
-  async #settle(delivery: Delivery<T>, failed: boolean, failure: unknown): Promise<void> {
+  async #settle(delivery: Delivery<T>, settlement: NackOptions | 'ack'): Promise<void> {
     const { telemetry, logger } = this.#settings;
     if (delivery.settled) return;
-    const settlement: NackOptions | 'ack' = failed ? this.#nackFor(delivery, failure) : 'ack';
     try {
       if (settlement === 'ack') await delivery.ack();
       else await delivery.nack(settlement);
@@ -409,6 +408,12 @@ export class HandlerRunner<T> implements HandlerSubscription {
 }
 
 const RESULT = 'relaybus:result';
+
+/** A failed request is answered only when it will not be retried. */
+function replyOnFailure(nack: NackOptions): ReplyOutcome | undefined {
+  if (nack.requeue !== false) return undefined;
+  return { ok: false, error: nack.reason ?? 'failed' };
+}
 
 function isNotRetryable(error: unknown): boolean {
   return error !== null && typeof error === 'object' && 'retryable' in error && error.retryable === false;
