@@ -23,7 +23,7 @@ if (missing !== undefined) {
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'reliability/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', ...(missing === undefined ? [] : [INTEGRATION])],
     testTimeout: 30_000,
     hookTimeout: 60_000,
