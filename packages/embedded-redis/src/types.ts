@@ -199,6 +199,19 @@ export interface ServerCore {
   spublish(channel: string, message: Buffer): number;
   /** All connected clients. */
   clients(): Iterable<ClientState>;
+  /**
+   * Writes an out-of-band reply to a client's connection and flushes it (Pub/Sub messages, a
+   * blocked client's reply). A client that has gone is ignored.
+   */
+  deliver(client: ClientState, write: (out: ReplyWriter) => void): void;
+  /** Calls `listener` when any client disconnects (Pub/Sub and blocking bookkeeping). */
+  onClientClose(listener: (client: ClientState) => void): void;
+  /** Per-server state of a command family (the Pub/Sub hub, the script cache …), created once. */
+  extension<T>(key: symbol, create: () => T): T;
+  /** Authentication and authorisation (src/acl.ts). */
+  readonly acl: AccessControl;
+  /** Set when this server is one node of an embedded Cluster (src/cluster.ts). */
+  readonly cluster: ClusterNodeView | undefined;
   /** Runs one command as if `client` sent it, writing to `out` (for EXEC and Lua). */
   execute(
     client: ClientState,
@@ -208,7 +221,6 @@ export interface ServerCore {
   ): void;
   /** Looks a command up by lower-case name. */
   command(name: string): CommandSpec | undefined;
-  /** Appends a write to the AOF (called by the server after a write command succeeds). */
   readonly stats: { commandsProcessed: number; connectionsReceived: number; startTime: number };
 }
 
@@ -233,4 +245,25 @@ export class ReplyError extends Error {
     super(message);
     this.name = 'ReplyError';
   }
+}
+
+/** The server's access control: users, passwords, key/channel patterns and command permissions. */
+export interface AccessControl {
+  /** The user name when `password` is right for `user`, else undefined (AUTH, HELLO AUTH). */
+  authenticate(user: string, password: string): boolean;
+  /** True when connections start authenticated as `default` (no requirepass, default user nopass). */
+  defaultAuthenticated(): boolean;
+  /**
+   * Undefined when `user` may run `spec` with `args` (command, keys, channels), else the error
+   * reply, e.g. `NOPERM User alice has no permissions to run the 'flushall' command`.
+   */
+  check(user: string, spec: CommandSpec, args: Buffer[], keyPositions: readonly number[]): string | undefined;
+}
+
+/** What the server needs to know about the Cluster it is a node of. */
+export interface ClusterNodeView {
+  /** True when this node serves `slot`. */
+  owns(slot: number): boolean;
+  /** `host:port` of the node serving `slot`, for `MOVED <slot> <host:port>`. */
+  ownerAddress(slot: number): string;
 }
