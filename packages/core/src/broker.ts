@@ -27,7 +27,7 @@ import {
 import { Header, type Headers } from './headers.js';
 import { newMessageId } from './id.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { type Middleware, type PublishItem, runPublishChain } from './middleware.js';
+import { type Middleware, type PublishItem, type PublishMiddleware, runPublishChain } from './middleware.js';
 import { checkInteger, checkName, checkSubject, rejectUnknownOptions } from './options.js';
 import { type RetryPolicy, resolveRetryPolicy } from './retry.js';
 import { isStandardSchema, type SchemaOutput, type StandardSchemaV1 } from './schema.js';
@@ -168,6 +168,7 @@ export class Broker {
   readonly #handlers = new Set<HandlerRunner<unknown>>();
   readonly #consumers = new Set<Subscription>();
   readonly #middleware: readonly Middleware[];
+  readonly #publishChain: readonly PublishMiddleware[];
   readonly #telemetry: Telemetry;
   #lastError: { message: string; at: Date } | undefined;
   readonly #id = `b${randomBytes(6).toString('hex')}`;
@@ -218,6 +219,7 @@ export class Broker {
       0,
     );
     this.#middleware = checkMiddleware('middleware', options.middleware);
+    this.#publishChain = this.#middleware.flatMap((m) => (m.publish === undefined ? [] : [m.publish]));
     this.#telemetry = new Telemetry(transport.name, options.telemetry);
   }
 
@@ -250,39 +252,63 @@ export class Broker {
     );
   }
 
-  async #publishItems(subject: string, items: PublishItem[], codec: Codec): Promise<PublishResult[]> {
-    checkSubject(subject);
-    const publisher = await this.#getPublisher();
+  #publishItems(subject: string, items: PublishItem[], codec: Codec): Promise<PublishResult[]> {
+    try {
+      checkSubject(subject);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const publisher = this.#publisher;
+    if (publisher === undefined || this.#stopping !== undefined) {
+      return this.#getPublisher().then((ready) => this.#publishWith(ready, subject, items, codec));
+    }
+    return this.#publishWith(publisher, subject, items, codec);
+  }
+
+  #publishWith(
+    publisher: Publisher,
+    subject: string,
+    items: PublishItem[],
+    codec: Codec,
+  ): Promise<PublishResult[]> {
     this.#publishedSubjects.add(subject);
-    const send = async (): Promise<PublishResult[]> => {
-      const span = this.#telemetry.startPublish(subject, items.length);
-      try {
-        const messages = items.map((item) => {
-          const headers: Headers = { ...item.headers, [Header.contentType]: codec.contentType };
-          if (span !== undefined) this.#telemetry.inject(span.ctx, headers);
-          return {
-            payload: codec.encode(item.body),
-            headers,
-            key: item.key,
-            id: item.id,
-            delayMs: item.delayMs,
-          } satisfies OutgoingMessage;
-        });
-        const results =
-          messages.length === 1
-            ? [await publisher.publish(subject, messages[0] as OutgoingMessage)]
-            : await publisher.publishMany(subject, messages);
-        this.#telemetry.endPublish(span, subject, items.length);
-        return results;
-      } catch (error) {
-        this.#telemetry.endPublish(span, subject, items.length, error);
-        this.#recordError(error);
-        throw error;
-      }
-    };
-    const chain = this.#middleware.flatMap((m) => (m.publish === undefined ? [] : [m.publish]));
-    if (chain.length === 0) return send();
-    return runPublishChain(chain, { subject, items, logger: this.logger }, send);
+    const send = () => this.#send(publisher, subject, items, codec);
+    if (this.#publishChain.length === 0) return send();
+    return runPublishChain(this.#publishChain, { subject, items, logger: this.logger }, send);
+  }
+
+  /** Encodes and hands the items to the transport; spans and metrics only when an SDK listens. */
+  async #send(
+    publisher: Publisher,
+    subject: string,
+    items: PublishItem[],
+    codec: Codec,
+  ): Promise<PublishResult[]> {
+    const telemetry = this.#telemetry;
+    const span = telemetry.startPublish(subject, items.length);
+    try {
+      const messages = items.map((item) => {
+        const headers: Headers = { ...item.headers, [Header.contentType]: codec.contentType };
+        if (span !== undefined) telemetry.inject(span.ctx, headers);
+        return {
+          payload: codec.encode(item.body),
+          headers,
+          key: item.key,
+          id: item.id,
+          delayMs: item.delayMs,
+        } satisfies OutgoingMessage;
+      });
+      const results =
+        messages.length === 1
+          ? [await publisher.publish(subject, messages[0] as OutgoingMessage)]
+          : await publisher.publishMany(subject, messages);
+      if (span !== undefined || telemetry.metrics) telemetry.endPublish(span, subject, items.length);
+      return results;
+    } catch (error) {
+      telemetry.endPublish(span, subject, items.length, error);
+      this.#recordError(error);
+      throw error;
+    }
   }
 
   /**
@@ -600,7 +626,7 @@ export interface BrokerHealth {
 function toItem(body: unknown, options: Omit<PublishOptions, 'codec'>): PublishItem {
   return {
     body,
-    headers: { ...options.headers },
+    headers: options.headers === undefined ? {} : { ...options.headers },
     key: options.key,
     id: options.id,
     delayMs: options.delayMs,
@@ -706,17 +732,31 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
     return this.#raw.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Delivery<T>> {
-    for await (const raw of this.#raw) {
-      let body: T;
-      try {
-        body = this.#codecs.decode(raw.payload, raw.headers) as T;
-      } catch (error) {
-        await this.#deadLetterUndecodable(raw, error);
-        continue;
+  [Symbol.asyncIterator](): AsyncIterator<Delivery<T>> {
+    const raw = this.#raw[Symbol.asyncIterator]();
+    // A hand-written iterator: an async generator costs several promise hops per message.
+    const next = async (): Promise<IteratorResult<Delivery<T>>> => {
+      for (;;) {
+        const result = await raw.next();
+        if (result.done === true) return { done: true, value: undefined };
+        const delivery = result.value;
+        let body: T;
+        try {
+          body = this.#codecs.decode(delivery.payload, delivery.headers) as T;
+        } catch (error) {
+          await this.#deadLetterUndecodable(delivery, error);
+          continue;
+        }
+        return { done: false, value: new DecodedDelivery<T>(delivery, body) };
       }
-      yield new DecodedDelivery<T>(raw, body);
-    }
+    };
+    return {
+      next,
+      return: async (): Promise<IteratorResult<Delivery<T>>> => {
+        await raw.return?.();
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   async #deadLetterUndecodable(raw: RawDelivery, error: unknown): Promise<void> {

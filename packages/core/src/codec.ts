@@ -1,4 +1,4 @@
-import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { DecodeError, EncodeError, ErrorCode } from './errors.js';
 import { Header, type Headers } from './headers.js';
 
@@ -12,19 +12,24 @@ export interface Codec<T = unknown> {
   decode(payload: Uint8Array): T;
 }
 
+// One encoder and decoder for the process: `encode()`/`decode()` of @msgpack/msgpack build a new
+// instance (and its buffers) per call. Both handle re-entrant use by cloning themselves.
+const msgpackEncoder = new Encoder();
+const msgpackDecoder = new Decoder();
+
 /** MessagePack (the default): compact, binary-safe, keeps `Uint8Array` and `Date` values. */
 export const msgpackCodec: Codec = {
   contentType: 'application/msgpack',
   encode(body) {
     try {
-      return msgpackEncode(body);
+      return msgpackEncoder.encode(body);
     } catch (cause) {
       throw new EncodeError(`msgpack cannot encode the body: ${messageOf(cause)}`, { cause });
     }
   },
   decode(payload) {
     try {
-      return msgpackDecode(payload);
+      return msgpackDecoder.decode(payload);
     } catch (cause) {
       throw new DecodeError(`payload is not valid msgpack: ${messageOf(cause)}`, { cause });
     }

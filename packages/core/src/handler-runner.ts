@@ -80,8 +80,13 @@ export class HandlerRunner<T> implements HandlerSubscription {
   readonly #subscription: Subscription<Delivery<T>>;
   readonly #handler: Handler<T>;
   readonly #settings: RunnerSettings<T>;
-  readonly #inFlight = new Set<Promise<void>>();
-  readonly #stopController = new AbortController();
+  /** Handlers (or batches) running now, and who waits for a free slot or for none running. */
+  #active = 0;
+  #slotFreed: (() => void) | undefined;
+  #drained: (() => void) | undefined;
+  /** Contexts of running handlers, so a stop past its deadline can abort their signals. */
+  readonly #contexts = new Set<HandlerContext<T>>();
+  #stopReason: unknown;
   #closing: Promise<void> | undefined;
   #paused: { promise: Promise<void>; resume: () => void } | undefined;
   #handled = 0;
@@ -130,7 +135,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
       group: this.group,
       running: this.#running,
       paused: this.paused,
-      inFlight: this.#inFlight.size,
+      inFlight: this.#active,
       handled: this.#handled,
       failed: this.#failed,
       lastError: this.#lastError,
@@ -152,9 +157,10 @@ export class HandlerRunner<T> implements HandlerSubscription {
     const outcome = await Promise.race([this.done.then(() => 'drained' as const), deadline]);
     clearTimeout(timer);
     if (outcome === 'deadline') {
-      this.#stopController.abort(new Error('the broker is stopping'));
+      this.#stopReason = new Error('the broker is stopping');
+      for (const ctx of this.#contexts) ctx.abort(this.#stopReason);
       this.#settings.logger.warn(
-        { inFlight: this.#inFlight.size, deadlineMs },
+        { inFlight: this.#active, deadlineMs },
         'handlers still running at the stop deadline; their deliveries stay unsettled and will be redelivered',
       );
     }
@@ -171,18 +177,39 @@ export class HandlerRunner<T> implements HandlerSubscription {
         if (this.#paused !== undefined) await this.#paused.promise;
         const next = await iterator.next();
         if (next.done) break;
-        const task = this.#handle(next.value);
-        this.#inFlight.add(task);
-        void task.finally(() => this.#inFlight.delete(task));
-        if (this.#inFlight.size >= this.#settings.concurrency) await Promise.race(this.#inFlight);
+        this.#active++;
+        void this.#handle(next.value);
+        if (this.#active >= this.#settings.concurrency) await this.#freeSlot();
       }
     } catch (error) {
       this.#lastError = error instanceof Error ? error.message : String(error);
       this.#settings.logger.error({ err: error }, 'subscription failed; handler stopped');
     } finally {
       this.#running = false;
-      await Promise.all(this.#inFlight);
+      if (this.#active > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+      }
     }
+  }
+
+  /** Resolves once fewer than `concurrency` handlers run. */
+  #freeSlot(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#slotFreed = resolve;
+    });
+  }
+
+  /** A handler (or batch) finished: wake the fetch loop or the final drain. */
+  #finished(): void {
+    this.#active--;
+    const slotFreed = this.#slotFreed;
+    if (slotFreed !== undefined) {
+      this.#slotFreed = undefined;
+      slotFreed();
+    }
+    if (this.#active === 0 && this.#drained !== undefined) this.#drained();
   }
 
   /** Collects up to `size` deliveries (or what arrived within `waitMs` of the first) per batch. */
@@ -216,10 +243,9 @@ export class HandlerRunner<T> implements HandlerSubscription {
         deliveries.push(next.value);
         pending = iterator.next();
       }
-      const task = this.#handleBatch(deliveries, batch.handler);
-      this.#inFlight.add(task);
-      void task.finally(() => this.#inFlight.delete(task));
-      if (this.#inFlight.size >= this.#settings.concurrency) await Promise.race(this.#inFlight);
+      this.#active++;
+      void this.#handleBatch(deliveries, batch.handler).finally(() => this.#finished());
+      if (this.#active >= this.#settings.concurrency) await this.#freeSlot();
     }
   }
 
@@ -271,62 +297,71 @@ export class HandlerRunner<T> implements HandlerSubscription {
     );
   }
 
+  /** Runs one delivery through middleware, filter, schema and handler, then settles it. Never rejects. */
   async #handle(delivery: Delivery<T>): Promise<void> {
-    const { telemetry, logger } = this.#settings;
-    const controller = new AbortController();
-    const onStop = () => controller.abort(this.#stopController.signal.reason);
-    this.#stopController.signal.addEventListener('abort', onStop, { once: true });
-    const ctx: ConsumeContext<T> = {
-      subject: delivery.subject,
-      group: this.group,
-      delivery,
-      logger,
-      signal: controller.signal,
-      abort: (reason) => controller.abort(reason),
-      subscription: this,
-      state: new Map(),
-    };
-    const span = telemetry.startProcess(delivery.subject, this.group, delivery.id, delivery.headers);
-    const started = performance.now();
-    let failure: unknown;
-    let failed = false;
+    const { telemetry, logger, middleware } = this.#settings;
+    const ctx = new HandlerContext<T>(delivery, this.group, logger, this, this.#stopReason);
+    this.#contexts.add(ctx);
     try {
-      await telemetry.with(span?.ctx, () =>
-        runConsumeChain(this.#settings.middleware, ctx as ConsumeContext, () => this.#invoke(delivery, ctx)),
-      );
-    } catch (error) {
-      failed = true;
-      failure = error;
-    } finally {
-      this.#stopController.signal.removeEventListener('abort', onStop);
-    }
-    telemetry.endProcess(
-      span,
-      delivery.subject,
-      this.group,
-      performance.now() - started,
-      failed ? failure : undefined,
-    );
-    if (failed) {
-      this.#failed++;
-      this.#lastError = failure instanceof Error ? failure.message : String(failure);
-    } else {
-      this.#handled++;
-    }
-    const decision = this.#decide(delivery, failed, failure);
-    const reply = this.#settings.reply;
-    if (reply !== undefined && delivery.headers['x-relaybus-reply-to'] !== undefined) {
-      const outcome =
-        decision === 'ack' ? { ok: true as const, value: ctx.state.get(RESULT) } : replyOnFailure(decision);
-      if (outcome !== undefined) {
-        try {
-          await reply(delivery, outcome);
-        } catch (error) {
-          logger.warn({ err: error, id: delivery.id }, 'could not send the reply; the request will time out');
+      const span = telemetry.startProcess(delivery.subject, this.group, delivery.id, delivery.headers);
+      const started = span === undefined && !telemetry.metrics ? 0 : performance.now();
+      let failure: unknown;
+      let failed = false;
+      try {
+        if (span === undefined && middleware.length === 0) {
+          await this.#invoke(delivery, ctx);
+        } else {
+          await telemetry.with(span?.ctx, () =>
+            middleware.length === 0
+              ? this.#invoke(delivery, ctx)
+              : runConsumeChain(middleware, ctx as ConsumeContext, () => this.#invoke(delivery, ctx)),
+          );
+        }
+      } catch (error) {
+        failed = true;
+        failure = error;
+      }
+      if (started !== 0) {
+        telemetry.endProcess(
+          span,
+          delivery.subject,
+          this.group,
+          performance.now() - started,
+          failed ? failure : undefined,
+        );
+      }
+      if (failed) {
+        this.#failed++;
+        this.#lastError = failure instanceof Error ? failure.message : String(failure);
+      } else {
+        this.#handled++;
+      }
+      const decision = this.#decide(delivery, failed, failure);
+      const reply = this.#settings.reply;
+      if (reply !== undefined && delivery.headers['x-relaybus-reply-to'] !== undefined) {
+        const outcome =
+          decision === 'ack' ? { ok: true as const, value: ctx.result } : replyOnFailure(decision);
+        if (outcome !== undefined) {
+          try {
+            await reply(delivery, outcome);
+          } catch (error) {
+            logger.warn(
+              { err: error, id: delivery.id },
+              'could not send the reply; the request will time out',
+            );
+          }
         }
       }
+      await this.#settle(delivery, decision);
+    } catch (error) {
+      logger.error(
+        { err: error, id: delivery.id },
+        'unexpected failure around a handler; the delivery will be redelivered',
+      );
+    } finally {
+      this.#contexts.delete(ctx);
+      this.#finished();
     }
-    await this.#settle(delivery, decision);
   }
 
   /** How a delivery is settled after its handler ran: ack, or the retry policy's nack (logged once). */
@@ -340,18 +375,19 @@ export class HandlerRunner<T> implements HandlerSubscription {
     try {
       if (settlement === 'ack') await delivery.ack();
       else await delivery.nack(settlement);
-      telemetry.recordSettlement(
-        delivery.subject,
-        this.group,
-        settlement === 'ack' ? 'ack' : settlement.requeue === false ? 'dead-letter' : 'requeue',
-      );
+      if (telemetry.metrics)
+        telemetry.recordSettlement(
+          delivery.subject,
+          this.group,
+          settlement === 'ack' ? 'ack' : settlement.requeue === false ? 'dead-letter' : 'requeue',
+        );
     } catch (error) {
       logger.error({ err: error, id: delivery.id }, 'could not settle a delivery; it will be redelivered');
     }
   }
 
   /** Filter, then schema, then the handler: the innermost step of the onion. */
-  async #invoke(delivery: Delivery<T>, ctx: ConsumeContext<T>): Promise<void> {
+  async #invoke(delivery: Delivery<T>, ctx: HandlerContext<T>): Promise<void> {
     let body = delivery.body;
     const { filter, schema } = this.#settings;
     if (filter !== undefined && !(await filter(body, delivery))) {
@@ -371,7 +407,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
       }
       body = outcome.value as T;
     }
-    ctx.state.set(RESULT, await this.#handler(body, delivery, ctx));
+    ctx.result = await this.#handler(body, delivery, ctx);
   }
 
   #nackFor(delivery: Delivery<T>, error: unknown, log = true): NackOptions {
@@ -407,8 +443,6 @@ export class HandlerRunner<T> implements HandlerSubscription {
   }
 }
 
-const RESULT = 'relaybus:result';
-
 /** A failed request is answered only when it will not be retried. */
 function replyOnFailure(nack: NackOptions): ReplyOutcome | undefined {
   if (nack.requeue !== false) return undefined;
@@ -417,4 +451,65 @@ function replyOnFailure(nack: NackOptions): ReplyOutcome | undefined {
 
 function isNotRetryable(error: unknown): boolean {
   return error !== null && typeof error === 'object' && 'retryable' in error && error.retryable === false;
+}
+
+/**
+ * The context of one handler run. Its abort signal and state map are made on first use: most
+ * handlers never look at them, and an AbortController per message was the runtime's largest cost.
+ */
+class HandlerContext<T> implements ConsumeContext<T> {
+  readonly delivery: Delivery<T>;
+  readonly group: string;
+  readonly logger: Logger;
+  readonly subscription: SubscriptionControl;
+  /** What the handler returned (the reply of a request). */
+  result: unknown;
+  #controller: AbortController | undefined;
+  #state: Map<string, unknown> | undefined;
+  /** Set when the context was made after a stop deadline passed: its signal starts aborted. */
+  #abortedWith: unknown;
+
+  constructor(
+    delivery: Delivery<T>,
+    group: string,
+    logger: Logger,
+    subscription: SubscriptionControl,
+    abortedWith: unknown,
+  ) {
+    this.delivery = delivery;
+    this.group = group;
+    this.logger = logger;
+    this.subscription = subscription;
+    this.#abortedWith = abortedWith;
+  }
+
+  get subject(): string {
+    return this.delivery.subject;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abortController().signal;
+  }
+
+  get state(): Map<string, unknown> {
+    this.#state ??= new Map();
+    return this.#state;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#controller === undefined && this.#abortedWith === undefined) {
+      // Nobody holds the signal yet: remember the reason; the signal starts aborted if asked for.
+      this.#abortedWith = reason ?? new DOMException('This operation was aborted', 'AbortError');
+      return;
+    }
+    this.#abortController().abort(reason);
+  }
+
+  #abortController(): AbortController {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortedWith !== undefined) this.#controller.abort(this.#abortedWith);
+    }
+    return this.#controller;
+  }
 }

@@ -3,6 +3,7 @@ import {
   type Context,
   type Counter,
   context,
+  createNoopMeter,
   type Histogram,
   type MeterProvider,
   metrics,
@@ -39,8 +40,14 @@ const SCOPE = '@relaybus/core';
  */
 export class Telemetry {
   readonly enabled: boolean;
+  /** True when metrics reach a meter of an SDK (not the API's no-op meter). */
+  readonly metrics: boolean;
   readonly #system: string;
   readonly #tracer: Tracer;
+  readonly #tracerProvider: TracerProvider;
+  /** Once a tracer of an SDK is seen, spans are always made. */
+  #tracingLive = false;
+  readonly #attributes = new Map<string, Attributes>();
   readonly #sent: Counter;
   readonly #consumed: Counter;
   readonly #settled: Counter;
@@ -50,8 +57,12 @@ export class Telemetry {
   constructor(system: string, options: TelemetryOptions = {}) {
     this.enabled = options.enabled ?? true;
     this.#system = system;
-    this.#tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
+    this.#tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+    this.#tracer = this.#tracerProvider.getTracer(SCOPE);
     const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+    // The API's meter provider is not a proxy: a meter made before an SDK registers stays a no-op,
+    // so whether metrics are live is known now.
+    this.metrics = this.enabled && meter.constructor !== NOOP_METER_CLASS;
     this.#sent = meter.createCounter('messaging.client.sent.messages', {
       description: 'Messages published',
       unit: '{message}',
@@ -74,9 +85,27 @@ export class Telemetry {
     });
   }
 
+  /**
+   * True when spans would be recorded or propagated: tracing is on and a tracer provider of an SDK
+   * is registered (the global provider is a proxy that delegates to nothing until one registers).
+   * Without one, the runtime skips span, context and header work per message.
+   */
+  tracing(): boolean {
+    if (this.#tracingLive) return true;
+    if (!this.enabled) return false;
+    const provider = this.#tracerProvider as TracerProvider & {
+      getDelegateTracer?: (name: string) => Tracer | undefined;
+    };
+    if (typeof provider.getDelegateTracer === 'function' && provider.getDelegateTracer(SCOPE) === undefined) {
+      return false;
+    }
+    this.#tracingLive = true;
+    return true;
+  }
+
   /** Starts a producer span for a publish of `count` messages; returns it with its context. */
   startPublish(subject: string, count: number): { span: Span; ctx: Context } | undefined {
-    if (!this.enabled) return undefined;
+    if (!this.tracing()) return undefined;
     const attributes: Attributes = {
       'messaging.system': this.#system,
       'messaging.destination.name': subject,
@@ -95,9 +124,8 @@ export class Telemetry {
 
   /** Records a finished publish. */
   endPublish(started: { span: Span } | undefined, subject: string, count: number, error?: unknown): void {
-    if (!this.enabled) return;
-    if (error === undefined) {
-      this.#sent.add(count, { 'messaging.system': this.#system, 'messaging.destination.name': subject });
+    if (error === undefined && this.metrics) {
+      this.#sent.add(count, this.#consumeAttributes(subject, undefined));
     }
     if (started !== undefined) endSpan(started.span, error);
   }
@@ -109,17 +137,19 @@ export class Telemetry {
     id: string,
     headers: Headers,
   ): { span: Span; ctx: Context } | undefined {
-    if (!this.enabled) return undefined;
-    const attributes = this.#consumeAttributes(subject, group);
-    this.#consumed.add(1, attributes);
-    this.#inFlight.add(1, attributes);
+    if (this.metrics) {
+      const attributes = this.#consumeAttributes(subject, group);
+      this.#consumed.add(1, attributes);
+      this.#inFlight.add(1, attributes);
+    }
+    if (!this.tracing()) return undefined;
     const parent = propagation.extract(context.active(), headers);
     const span = this.#tracer.startSpan(
       `process ${subject}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
-          ...attributes,
+          ...this.#consumeAttributes(subject, group),
           'messaging.operation.name': 'process',
           'messaging.operation.type': 'process',
           'messaging.message.id': id,
@@ -138,19 +168,20 @@ export class Telemetry {
     durationMs: number,
     error: unknown,
   ): void {
-    if (!this.enabled) return;
-    const attributes = this.#consumeAttributes(subject, group);
-    this.#inFlight.add(-1, attributes);
-    this.#duration.record(
-      durationMs / 1000,
-      error === undefined ? attributes : { ...attributes, 'error.type': errorType(error) },
-    );
+    if (this.metrics) {
+      const attributes = this.#consumeAttributes(subject, group);
+      this.#inFlight.add(-1, attributes);
+      this.#duration.record(
+        durationMs / 1000,
+        error === undefined ? attributes : { ...attributes, 'error.type': errorType(error) },
+      );
+    }
     if (started !== undefined) endSpan(started.span, error);
   }
 
   /** Counts a settlement by outcome. */
   recordSettlement(subject: string, group: string, settlement: Settlement['kind']): void {
-    if (!this.enabled) return;
+    if (!this.metrics) return;
     this.#settled.add(1, { ...this.#consumeAttributes(subject, group), 'relaybus.settlement': settlement });
   }
 
@@ -159,14 +190,25 @@ export class Telemetry {
     return ctx === undefined ? fn() : context.with(ctx, fn);
   }
 
-  #consumeAttributes(subject: string, group: string): Attributes {
-    return {
-      'messaging.system': this.#system,
-      'messaging.destination.name': subject,
-      'messaging.consumer.group.name': group,
-    };
+  /** Attributes of a subject (and group), made once and reused: metric calls must not allocate. */
+  #consumeAttributes(subject: string, group: string | undefined): Attributes {
+    const name = group === undefined ? subject : `${subject}\u0000${group}`;
+    let attributes = this.#attributes.get(name);
+    if (attributes === undefined) {
+      attributes = { 'messaging.system': this.#system, 'messaging.destination.name': subject };
+      if (group !== undefined) attributes['messaging.consumer.group.name'] = group;
+      if (this.#attributes.size >= MAX_CACHED_ATTRIBUTES) this.#attributes.clear();
+      this.#attributes.set(name, attributes);
+    }
+    return attributes;
   }
 }
+
+/** Bound on cached attribute sets (one per subject and group in use). */
+const MAX_CACHED_ATTRIBUTES = 10_000;
+
+/** The class of the API's no-op meter, to tell a live meter from it. */
+const NOOP_METER_CLASS = createNoopMeter().constructor;
 
 function endSpan(span: Span, error: unknown): void {
   if (error !== undefined) {

@@ -1,4 +1,4 @@
-import { Broker, type Delivery, jsonCodec, silentLogger } from '@relaybus/core';
+import { Broker, type ConsumeContext, type Delivery, jsonCodec, silentLogger } from '@relaybus/core';
 import { until } from '@relaybus/testing';
 import { describe, expect, it } from 'vitest';
 import { MemoryTransport } from '../src/index.js';
@@ -91,6 +91,46 @@ describe('Broker on the memory transport', () => {
     expect(Date.now() - began).toBeLessThan(1_000);
     expect(seen?.settled).toBe(false);
     release();
+  });
+
+  it('aborts the signal of a handler still running at the stop deadline, read before or after it', async () => {
+    const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
+    const s = subject();
+    const contexts: ConsumeContext[] = [];
+    let early: AbortSignal | undefined;
+    await broker.subscribe(
+      s,
+      async (body, _delivery, ctx) => {
+        if (body === 'early') early = ctx.signal;
+        contexts.push(ctx);
+        await new Promise<void>(() => {});
+      },
+      { concurrency: 2 },
+    );
+    await broker.publishMany(s, [{ body: 'early' }, { body: 'late' }]);
+    await until(() => contexts.length === 2);
+    expect(early?.aborted).toBe(false);
+    await broker.stop({ deadlineMs: 50 });
+    expect(early?.aborted).toBe(true);
+    // A handler that looks at its signal only after the deadline sees it aborted too.
+    const late = contexts.find((ctx) => ctx.delivery.body === 'late');
+    expect(late?.signal.aborted).toBe(true);
+    expect(late?.signal.reason).toBeInstanceOf(Error);
+  });
+
+  it('ctx.abort() before anyone read the signal leaves the signal aborted with that reason', async () => {
+    const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
+    const s = subject();
+    const seen: Array<{ aborted: boolean; reason: unknown; state: unknown }> = [];
+    await broker.subscribe(s, (_body, _delivery, ctx) => {
+      ctx.state.set('k', 1);
+      ctx.abort('enough');
+      seen.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason, state: ctx.state.get('k') });
+    });
+    await broker.publish(s, 1);
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual({ aborted: true, reason: 'enough', state: 1 });
+    await broker.stop();
   });
 
   it('rejects publish after stop with RELAYBUS_CLOSED', async () => {

@@ -122,6 +122,8 @@ export class StreamsSubscription implements Subscription {
   readonly #leaseToken = randomBytes(8).toString('hex');
   readonly #ordered: boolean;
   #reserved = 0;
+  /** Held deliveries whose XACK is on its way: done with, so they no longer count against prefetch. */
+  #acking = 0;
   #capacityWaiters: Array<() => void> = [];
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -356,7 +358,7 @@ export class StreamsSubscription implements Subscription {
           if (fields === null) continue;
           const entryId = rawId.toString();
           const decoded = decodeEntry(fields, entryId);
-          this.#accept(reader, entryId, fields, decoded.deliveriesBefore + 1);
+          this.#accept(reader, entryId, fields, decoded.deliveriesBefore + 1, decoded);
         }
       }
     }
@@ -380,7 +382,7 @@ export class StreamsSubscription implements Subscription {
     const threshold = Math.max(1, Math.floor(most / 2));
     for (;;) {
       if (this.#closed) return 0;
-      const free = this.#settings.prefetch - this.#held.size - this.#reserved;
+      const free = this.#settings.prefetch - (this.#held.size - this.#acking) - this.#reserved;
       if (free >= threshold || (free > 0 && this.#held.size === 0)) {
         const count = Math.min(free, most);
         this.#reserved += count;
@@ -417,10 +419,16 @@ export class StreamsSubscription implements Subscription {
   }
 
   /** Turns a fetched entry into a delivery (or a dead letter when past maxDeliveries). */
-  #accept(reader: StreamReader, entryId: string, fields: Buffer[], deliveryCount: number): void {
+  #accept(
+    reader: StreamReader,
+    entryId: string,
+    fields: Buffer[],
+    deliveryCount: number,
+    decodedAlready?: ReturnType<typeof decodeEntry>,
+  ): void {
     const name = `${reader.keys.stream}\u0000${entryId}`;
     if (this.#held.has(name)) return;
-    const decoded = decodeEntry(fields, entryId);
+    const decoded = decodedAlready ?? decodeEntry(fields, entryId);
     const maxDeliveries = this.#settings.maxDeliveries;
     if (maxDeliveries > 0 && deliveryCount > maxDeliveries) {
       this.#track(
@@ -491,7 +499,14 @@ export class StreamsSubscription implements Subscription {
     try {
       switch (settlement.kind) {
         case 'ack':
-          await this.#context.acks.ack(reader.keys.stream, this.group, entryId);
+          // The handler is done with it: let the next read refill its slot while XACK travels.
+          this.#acking++;
+          this.#wakeCapacity();
+          try {
+            await this.#context.acks.ack(reader.keys.stream, this.group, entryId);
+          } finally {
+            this.#acking--;
+          }
           break;
         case 'requeue':
           if (settlement.delayMs > 0) {
@@ -653,7 +668,7 @@ export class StreamsSubscription implements Subscription {
 
   /** Reserves what fits under the prefetch now, without waiting. */
   async #reserveNow(): Promise<number> {
-    const free = this.#settings.prefetch - this.#held.size - this.#reserved;
+    const free = this.#settings.prefetch - (this.#held.size - this.#acking) - this.#reserved;
     if (free <= 0 || this.#closed) return 0;
     this.#reserved += free;
     return free;

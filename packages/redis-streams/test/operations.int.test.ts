@@ -171,3 +171,31 @@ describe('history', () => {
     expect(await t.history(subject, { before: 1 })).toEqual([]);
   });
 });
+
+describe('publishing', () => {
+  it('sends single publishes of one tick as a pipeline: each resolves with its id, stored in call order', async () => {
+    const t = transport();
+    const subject = randomSubject('coalesce');
+    const publisher = t.publisher();
+    const ids = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    const results = await Promise.all(ids.map((id) => publisher.publish(subject, { id, payload: utf8(id) })));
+    expect(results.map((r) => r.id)).toEqual(ids);
+    const entries = await t.client().xrange(`relaybus:{${subject}}`, '-', '+');
+    expect(entries.map(([, fields]) => fields[fields.indexOf('i') + 1])).toEqual(ids);
+  });
+
+  it('rejects each single publish of a tick that failed, with a TransportError naming the subject', async () => {
+    const t = transport();
+    const subject = randomSubject('coalesce-fail');
+    // A string key where the stream should be: every XADD of the pipeline fails with WRONGTYPE.
+    await t.client().set(`relaybus:{${subject}}`, 'not a stream');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 3 }, (_, i) => t.publisher().publish(subject, { payload: utf8(`x${i}`) })),
+    );
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'RELAYBUS_TRANSPORT' });
+      expect(String((outcome as PromiseRejectedResult).reason.message)).toContain(subject);
+    }
+  });
+});
