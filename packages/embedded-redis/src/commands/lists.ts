@@ -455,7 +455,8 @@ function blockingMove(
       c.out.bulk(move(c, source, ready, destination, from, to));
       return true;
     },
-    (c) => c.out.nullBulk(),
+    // Redis 7.0 answers every timed-out blocking list command with a null array, BLMOVE included.
+    (c) => c.out.nullArray(),
   );
 }
 
