@@ -18,7 +18,7 @@ describe('List (deque)', () => {
     const list = new List();
     const model: string[] = [];
     const value = () => String(Math.floor(random() * 5));
-    for (let step = 0; step < 20_000; step++) {
+    for (let step = 0; step < 8_000; step++) {
       const op = Math.floor(random() * 9);
       if (op === 0 || op === 1) {
         const v = value();
@@ -98,7 +98,9 @@ describe('SortedSet (skip list)', () => {
     }
     const sorted = [...model].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     expect([...zset.entries()].map((e) => [e.member, e.score])).toEqual(sorted);
-    sorted.forEach(([member], i) => expect(zset.rank(member)).toBe(i));
+    sorted.forEach(([member], i) => {
+      expect(zset.rank(member)).toBe(i);
+    });
     expect(zset.rangeByRank(5, 9).map((e) => e.member)).toEqual(sorted.slice(5, 10).map((e) => e[0]));
     expect(zset.rangeByRank(0, 2, true).map((e) => e.member)).toEqual(
       sorted
@@ -129,7 +131,7 @@ describe('SortedSet (skip list)', () => {
     expect(parseDouble(' 1')).toBeUndefined();
     expect(parseDouble('nan')).toBeUndefined();
     expect(Object.is(parseDouble('-0'), 0)).toBe(true);
-    expect(formatScore(123456789012345678)).toBe('123456789012345680');
+    expect(formatScore(123456789012345680)).toBe('123456789012345680');
     expect(formatScore(1.1)).toBe('1.1000000000000001');
     expect(formatScore(1e20)).toBe('1e+20');
   });
