@@ -1,0 +1,981 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { type Clock, realClock } from './clock.js';
+import { commandTable } from './commands/index.js';
+import { KeyspaceDatabase } from './db.js';
+import { globMatch } from './glob.js';
+import { ProtocolError, RequestParser } from './resp/parser.js';
+import { RespWriter } from './resp/writer.js';
+import {
+  type AccessControl,
+  type Block,
+  type ClientState,
+  type ClusterNodeView,
+  type CommandContext,
+  type CommandSpec,
+  type Database,
+  ReplyError,
+  type ReplyWriter,
+  type ServerCore,
+  WrongTypeError,
+} from './types.js';
+
+/** Number of logical databases (SELECT 0..15). */
+export const DATABASES = 16;
+/** Default limit of a Pub/Sub client's unsent output before it is disconnected (32 MiB). */
+export const DEFAULT_PUBSUB_OUTPUT_LIMIT = 32 * 1024 * 1024;
+const ACTIVE_EXPIRE_INTERVAL_MS = 100;
+
+const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+const PUBSUB_ALLOWED = new Set([
+  'ping',
+  'subscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'sunsubscribe',
+  'psubscribe',
+  'punsubscribe',
+  'quit',
+  'reset',
+]);
+/** Commands whose effects are propagated by the commands they run (EXEC, scripts). */
+const PROPAGATE_INNER = new Set(['exec', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
+/** Server construction options. */
+export interface ServerOptions {
+  clock?: Clock;
+  acl?: AccessControl;
+  cluster?: ClusterNodeView;
+  /** Initial CONFIG values by lower-case name. */
+  config?: Record<string, string>;
+}
+
+/** Receives every write command that changed the dataset, in execution order (the AOF). */
+export type Propagator = (db: number, args: Buffer[]) => void;
+
+/** A command that is waiting (BLPOP …). */
+interface Parked {
+  readonly block: Block;
+  readonly args: Buffer[];
+  readonly db: number;
+  readonly keys: string[];
+  readonly deadline: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** One connection's state: the ClientState commands see, plus its socket, parser and writer. */
+export class Connection implements ClientState {
+  readonly id: number;
+  name: string | undefined;
+  db = 0;
+  user = 'default';
+  authenticated: boolean;
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+  readonly shardChannels = new Set<string>();
+  multi: { commands: Buffer[][]; failed: boolean } | undefined;
+  readonly watched = new Map<string, { db: number; version: number }>();
+  readonly address: string;
+  readonly localAddress: string;
+  closeAfterReply = false;
+  libName?: string;
+  libVersion?: string;
+  /** Set by CLIENT NO-EVICT / NO-TOUCH (reported, otherwise unused). */
+  noEvict = false;
+  noTouch = false;
+  readonly createdAt: number;
+  lastInteraction: number;
+  lastCommand = 'NULL';
+  closed = false;
+  parked: Parked | undefined;
+  readonly out: RespWriter;
+  readonly parser = new RequestParser();
+  readonly ctx: CommandContext;
+  /** Bytes handed to the socket and not yet flushed by it, at the last check. */
+  readonly socket: Socket | undefined;
+
+  constructor(server: EmbeddedServer, id: number, socket: Socket | undefined, authenticated: boolean) {
+    this.id = id;
+    this.socket = socket;
+    this.authenticated = authenticated;
+    this.address = socket ? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` : 'internal:0';
+    this.localAddress = socket ? `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}` : 'internal:0';
+    this.createdAt = server.now();
+    this.lastInteraction = this.createdAt;
+    this.out = new RespWriter(2);
+    this.ctx = new Context(server, this, this.out, false, false);
+  }
+
+  get protocol(): 2 | 3 {
+    return this.out.protocol;
+  }
+
+  set protocol(value: 2 | 3) {
+    this.out.protocol = value;
+  }
+
+  /** True when subscribed to anything (RESP2 Pub/Sub mode). */
+  get subscribed(): boolean {
+    return this.channels.size + this.patterns.size + this.shardChannels.size > 0;
+  }
+}
+
+class Context implements CommandContext {
+  readonly server: EmbeddedServer;
+  readonly client: ClientState;
+  readonly out: ReplyWriter;
+  readonly noBlock: boolean;
+  readonly inScript: boolean;
+
+  constructor(
+    server: EmbeddedServer,
+    client: ClientState,
+    out: ReplyWriter,
+    noBlock: boolean,
+    inScript: boolean,
+  ) {
+    this.server = server;
+    this.client = client;
+    this.out = out;
+    this.noBlock = noBlock;
+    this.inScript = inScript;
+  }
+
+  get db(): Database {
+    return this.server.database(this.client.db);
+  }
+
+  now(): number {
+    return this.server.now();
+  }
+}
+
+/** A command resolved from its arguments (subcommand included), or the error reply. */
+type Resolved = { spec: CommandSpec; fullName: string } | { error: string };
+
+/**
+ * The embedded server: connections, command dispatch (lookup, arity, auth, ACL, cluster,
+ * Pub/Sub mode, MULTI queuing), blocking, expiry, and out-of-band delivery.
+ */
+export class EmbeddedServer implements ServerCore {
+  readonly databases = DATABASES;
+  readonly config = new Map<string, string>();
+  readonly acl: AccessControl;
+  readonly cluster: ClusterNodeView | undefined;
+  readonly clock: Clock;
+  readonly stats = {
+    commandsProcessed: 0,
+    connectionsReceived: 0,
+    startTime: 0,
+    expiredKeys: 0,
+    rejectedConnections: 0,
+    keyspaceHits: 0,
+    keyspaceMisses: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+  };
+  /** The dirty counter: bumped on every change to the dataset. */
+  dirty = 0;
+  /** Write commands that changed the dataset go here (set by the AOF). */
+  propagator: Propagator | undefined;
+  /** Limit of a Pub/Sub client's unsent output in bytes (0 = none). */
+  pubsubOutputLimit = DEFAULT_PUBSUB_OUTPUT_LIMIT;
+  /** Error reply injected for the next `injected.count` commands. */
+  injected: { message: string; count: number } | undefined;
+  /** A random 40-hex id of this server run (INFO run_id). */
+  readonly runId = randomBytes(20).toString('hex');
+  /** True while an AOF rewrite runs (INFO persistence). */
+  aofRewriting = false;
+  /** Called by SHUTDOWN (the handle closes the server). */
+  onShutdown: (() => void) | undefined;
+  readonly #configListeners = new Map<string, ((value: string) => void)[]>();
+
+  readonly #dbs: KeyspaceDatabase[] = [];
+  readonly #commands: Map<string, CommandSpec>;
+  readonly #lookup = new Map<string, CommandSpec>();
+  readonly #connections = new Map<number, Connection>();
+  readonly #closeListeners: ((client: ClientState) => void)[] = [];
+  readonly #extensions = new Map<symbol, unknown>();
+  readonly #waiters = new Map<string, Connection[]>();
+  readonly #readyKeys = new Set<string>();
+  readonly #dirtyClients = new Set<Connection>();
+  readonly #keyPositions: number[] = [];
+  #flushScheduled = false;
+  #nextId = 1;
+  #tcp: Server | undefined;
+  #expireTimer: NodeJS.Timeout | undefined;
+  #unsubscribeClock: (() => void) | undefined;
+  #nesting = 0;
+  #innerPropagated: { db: number; args: Buffer[] }[] | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    this.clock = options.clock ?? realClock;
+    this.stats.startTime = this.clock.now();
+    this.cluster = options.cluster;
+    const config: Record<string, string> = {
+      bind: '127.0.0.1',
+      port: '0',
+      databases: String(DATABASES),
+      requirepass: '',
+      appendonly: 'no',
+      appendfsync: 'everysec',
+      appendfilename: 'appendonly.aof',
+      dir: process.cwd(),
+      'proto-max-bulk-len': '536870912',
+      maxmemory: '0',
+      'maxmemory-policy': 'noeviction',
+      maxclients: '10000',
+      timeout: '0',
+      save: '',
+      hz: '10',
+      'notify-keyspace-events': '',
+      'lua-time-limit': '5000',
+      'busy-reply-threshold': '5000',
+      'cluster-enabled': options.cluster ? 'yes' : 'no',
+      'client-output-buffer-limit': `normal 0 0 0 slave 268435456 67108864 60 pubsub ${DEFAULT_PUBSUB_OUTPUT_LIMIT} 8388608 60`,
+      'list-max-listpack-size': '-2',
+      'hash-max-listpack-entries': '128',
+      'hash-max-listpack-value': '64',
+      'set-max-intset-entries': '512',
+      'zset-max-listpack-entries': '128',
+      'zset-max-listpack-value': '64',
+      'stream-node-max-entries': '100',
+      'stream-node-max-bytes': '4096',
+      ...options.config,
+    };
+    for (const [k, v] of Object.entries(config)) this.config.set(k, v);
+    const acl = options.acl;
+    if (acl === undefined) throw new Error('EmbeddedServer: options.acl is required');
+    this.acl = acl;
+    const host = {
+      now: () => this.clock.now(),
+      keyReady: (db: number, key: string) => this.#keyReady(db, key),
+      modified: () => {
+        this.dirty++;
+      },
+      expired: (db: number, key: string) => {
+        this.stats.expiredKeys++;
+        this.#propagate(db, [Buffer.from('DEL'), Buffer.from(key, 'latin1')]);
+      },
+    };
+    for (let i = 0; i < DATABASES; i++) this.#dbs.push(new KeyspaceDatabase(i, host));
+    this.#commands = commandTable();
+    for (const [name, spec] of this.#commands) {
+      this.#lookup.set(name, spec);
+      this.#lookup.set(name.toUpperCase(), spec);
+    }
+  }
+
+  // ---- ServerCore ----
+
+  database(index: number): KeyspaceDatabase {
+    const db = this.#dbs[index];
+    if (db === undefined) throw new ReplyError('ERR DB index is out of range');
+    return db;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  clients(): IterableIterator<Connection> {
+    return this.#connections.values();
+  }
+
+  /** Number of connected clients. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  command(name: string): CommandSpec | undefined {
+    return this.#commands.get(name);
+  }
+
+  /** Every command, by lower-case name. */
+  commandList(): IterableIterator<CommandSpec> {
+    return this.#commands.values();
+  }
+
+  extension<T>(key: symbol, create: () => T): T {
+    if (this.#extensions.has(key)) return this.#extensions.get(key) as T;
+    const value = create();
+    this.#extensions.set(key, value);
+    return value;
+  }
+
+  onClientClose(listener: (client: ClientState) => void): void {
+    this.#closeListeners.push(listener);
+  }
+
+  deliver(client: ClientState, write: (out: ReplyWriter) => void): void {
+    const conn = this.#connections.get(client.id);
+    if (conn === undefined || conn !== client || conn.closed) return;
+    write(conn.out);
+    this.#markDirty(conn);
+  }
+
+  publish(channel: string, message: Buffer): number {
+    let receivers = 0;
+    for (const conn of this.#connections.values()) {
+      if (conn.closed) continue;
+      if (conn.channels.has(channel)) {
+        const out = conn.out;
+        out.push(3);
+        out.bulk('message');
+        out.bulkLatin1(channel);
+        out.bulk(message);
+        this.#markDirty(conn);
+        receivers++;
+      }
+      if (conn.patterns.size > 0) {
+        for (const pattern of conn.patterns) {
+          if (!globMatch(pattern, channel)) continue;
+          const out = conn.out;
+          out.push(4);
+          out.bulk('pmessage');
+          out.bulkLatin1(pattern);
+          out.bulkLatin1(channel);
+          out.bulk(message);
+          this.#markDirty(conn);
+          receivers++;
+        }
+      }
+    }
+    return receivers;
+  }
+
+  spublish(channel: string, message: Buffer): number {
+    let receivers = 0;
+    for (const conn of this.#connections.values()) {
+      if (conn.closed || !conn.shardChannels.has(channel)) continue;
+      const out = conn.out;
+      out.push(3);
+      out.bulk('smessage');
+      out.bulkLatin1(channel);
+      out.bulk(message);
+      this.#markDirty(conn);
+      receivers++;
+    }
+    return receivers;
+  }
+
+  execute(
+    client: ClientState,
+    args: Buffer[],
+    out: ReplyWriter,
+    flags: { noBlock: boolean; inScript: boolean },
+  ): void {
+    const resolved = this.#resolve(args);
+    if ('error' in resolved) {
+      out.error(resolved.error);
+      return;
+    }
+    const spec = resolved.spec;
+    if (!flags.inScript) {
+      const denied = this.acl.check(client.user, spec, args, this.keyPositions(spec, args));
+      if (denied !== undefined) {
+        out.error(denied);
+        return;
+      }
+    }
+    const ctx = new Context(this, client, out, flags.noBlock, flags.inScript);
+    const dirtyBefore = this.dirty;
+    this.#nesting++;
+    try {
+      const block = this.#invoke(spec, ctx, args);
+      if (block !== undefined) block.timeout(ctx);
+    } finally {
+      this.#nesting--;
+    }
+    this.stats.commandsProcessed++;
+    if (this.dirty !== dirtyBefore && !PROPAGATE_INNER.has(spec.name)) this.#propagate(client.db, args);
+  }
+
+  // ---- config ----
+
+  /** Why `value` is not valid for parameter `name`, or undefined when it is. */
+  validateConfig(name: string, value: string): string | undefined {
+    const enums: Record<string, string[]> = {
+      appendonly: ['yes', 'no'],
+      appendfsync: ['always', 'everysec', 'no'],
+      'cluster-enabled': ['yes', 'no'],
+    };
+    const allowed = enums[name];
+    if (allowed !== undefined && !allowed.includes(value.toLowerCase()))
+      return 'argument(s) must be one of the following: ' + allowed.join(', ');
+    const numeric = [
+      'proto-max-bulk-len',
+      'maxmemory',
+      'maxclients',
+      'timeout',
+      'hz',
+      'lua-time-limit',
+      'busy-reply-threshold',
+    ];
+    if (numeric.includes(name) && !/^-?\d+[kKmMgGbB]*$/.test(value))
+      return "argument couldn't be parsed into an integer";
+    if (name === 'client-output-buffer-limit' && parseOutputLimits(value) === undefined)
+      return 'Wrong number of arguments in buffer limit configuration.';
+    return undefined;
+  }
+
+  /** Sets parameter `name` and applies it. */
+  applyConfig(name: string, value: string): void {
+    const v = ['appendonly', 'appendfsync', 'cluster-enabled'].includes(name) ? value.toLowerCase() : value;
+    this.config.set(name, v);
+    if (name === 'client-output-buffer-limit') {
+      const limits = parseOutputLimits(v);
+      if (limits?.pubsub !== undefined) this.pubsubOutputLimit = limits.pubsub;
+    } else if (name === 'proto-max-bulk-len') {
+      const n = Number(v);
+      if (n > 0) for (const conn of this.#connections.values()) conn.parser.maxBulkLen = n;
+    } else if (name === 'requirepass') {
+      const acl = this.acl as AccessControl & { setPassword?(password: string | undefined): void };
+      acl.setPassword?.(v === '' ? undefined : v);
+    }
+    for (const listener of this.#configListeners.get(name) ?? []) listener(v);
+  }
+
+  /** Calls `listener` when CONFIG SET changes `name`. */
+  onConfig(name: string, listener: (value: string) => void): void {
+    const list = this.#configListeners.get(name) ?? [];
+    list.push(listener);
+    this.#configListeners.set(name, list);
+  }
+
+  /** SHUTDOWN: closes every client and asks the owner to stop. */
+  requestShutdown(): void {
+    if (this.onShutdown) this.onShutdown();
+    else void this.close();
+  }
+
+  // ---- lifecycle ----
+
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number> {
+    this.config.set('port', String(port));
+    this.config.set('bind', host);
+    const tcp = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#tcp = tcp;
+    this.#expireTimer = setInterval(() => this.#cron(), ACTIVE_EXPIRE_INTERVAL_MS);
+    this.#expireTimer.unref();
+    this.#unsubscribeClock = this.clock.onAdvance?.(() => {
+      this.#cron();
+      this.#checkTimeouts();
+      this.#flushDirty();
+    });
+    return new Promise((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, () => {
+        tcp.off('error', reject);
+        const address = tcp.address();
+        const bound = typeof address === 'object' && address !== null ? address.port : port;
+        this.config.set('port', String(bound));
+        resolve(bound);
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    if (this.#expireTimer) clearInterval(this.#expireTimer);
+    this.#expireTimer = undefined;
+    this.#unsubscribeClock?.();
+    this.#unsubscribeClock = undefined;
+    const tcp = this.#tcp;
+    this.#tcp = undefined;
+    this.dropClients();
+    if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  }
+
+  /** Closes every client connection at once (their pending replies are dropped). */
+  dropClients(): void {
+    for (const conn of [...this.#connections.values()]) {
+      conn.socket?.destroy();
+      this.#closed(conn);
+    }
+  }
+
+  /** Closes `client` after flushing what it has been sent (CLIENT KILL, QUIT). */
+  kill(client: ClientState): void {
+    const conn = this.#connections.get(client.id);
+    if (conn === undefined) return;
+    conn.closeAfterReply = true;
+    this.#flush(conn);
+  }
+
+  /** Creates a client that is not a connection (AOF loading, in-process calls). */
+  internalClient(): Connection {
+    return new Connection(this, 0, undefined, true);
+  }
+
+  /** Runs one command for an internal client and returns its encoded reply (AOF replay, tests). */
+  call(client: Connection, args: Buffer[]): Buffer | undefined {
+    this.execute(client, args, client.out, { noBlock: true, inScript: false });
+    this.#serveReady();
+    this.#flushDirty();
+    return client.out.take();
+  }
+
+  // ---- connections ----
+
+  #accept(socket: Socket): void {
+    const id = this.#nextId++;
+    const conn = new Connection(this, id, socket, this.acl.defaultAuthenticated());
+    conn.parser.authRequired = !conn.authenticated;
+    const maxBulk = Number(this.config.get('proto-max-bulk-len'));
+    if (maxBulk > 0) conn.parser.maxBulkLen = maxBulk;
+    this.#connections.set(id, conn);
+    this.stats.connectionsReceived++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.stats.netInputBytes += chunk.length;
+      conn.parser.push(chunk);
+      this.#processInput(conn);
+      this.#flush(conn);
+      this.#flushDirty();
+    });
+    socket.on('error', () => {
+      socket.destroy();
+    });
+    socket.on('close', () => this.#closed(conn));
+  }
+
+  #closed(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.#connections.delete(conn.id);
+    this.#dirtyClients.delete(conn);
+    if (conn.parked) this.#unpark(conn);
+    this.unwatchAll(conn);
+    for (const listener of this.#closeListeners) {
+      try {
+        listener(conn);
+      } catch (error) {
+        console.error('embedded-redis: a client close listener failed', error);
+      }
+    }
+  }
+
+  /** Forgets every key `client` WATCHes. */
+  unwatchAll(client: ClientState): void {
+    client.watched.clear();
+  }
+
+  #processInput(conn: Connection): void {
+    while (!conn.closed && conn.parked === undefined && !conn.closeAfterReply) {
+      let args: Buffer[] | undefined;
+      try {
+        args = conn.parser.next();
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        conn.out.error(`ERR ${error.message}`);
+        conn.closeAfterReply = true;
+        break;
+      }
+      if (args === undefined) break;
+      this.#processCommand(conn, args);
+      if (this.#readyKeys.size > 0) this.#serveReady();
+    }
+  }
+
+  #flush(conn: Connection): void {
+    const data = conn.out.take();
+    const socket = conn.socket;
+    if (socket === undefined || conn.closed) return;
+    if (data !== undefined) {
+      this.stats.netOutputBytes += data.length;
+      socket.write(data);
+      if (
+        this.pubsubOutputLimit > 0 &&
+        conn.subscribed &&
+        socket.writableLength > this.pubsubOutputLimit &&
+        !conn.closeAfterReply
+      ) {
+        socket.destroy();
+        this.#closed(conn);
+        return;
+      }
+    }
+    if (conn.closeAfterReply) {
+      socket.end();
+      this.#closed(conn);
+    }
+  }
+
+  #markDirty(conn: Connection): void {
+    this.#dirtyClients.add(conn);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flushDirty();
+      });
+    }
+  }
+
+  #flushDirty(): void {
+    if (this.#dirtyClients.size === 0) return;
+    for (const conn of this.#dirtyClients) {
+      this.#dirtyClients.delete(conn);
+      this.#flush(conn);
+    }
+  }
+
+  // ---- dispatch ----
+
+  #resolve(args: Buffer[]): Resolved {
+    const first = args[0] as Buffer;
+    const raw = first.toString('latin1');
+    let spec = this.#lookup.get(raw) ?? this.#lookup.get(raw.toLowerCase());
+    if (spec === undefined) {
+      let rest = '';
+      for (let i = 1; i < args.length && rest.length < 128; i++) {
+        rest += `'${(args[i] as Buffer).toString('latin1').slice(0, 128 - rest.length)}' `;
+      }
+      return { error: `ERR unknown command '${raw.slice(0, 128)}', with args beginning with: ${rest}` };
+    }
+    let fullName = spec.name;
+    if (spec.subcommands !== undefined && args.length >= 2) {
+      const subName = (args[1] as Buffer).toString('latin1');
+      const sub = spec.subcommands[subName.toLowerCase()];
+      if (sub === undefined) {
+        return {
+          error: `ERR unknown subcommand '${subName.slice(0, 128)}'. Try ${spec.name.toUpperCase()} HELP.`,
+        };
+      }
+      fullName = `${spec.name}|${sub.name.includes('|') ? sub.name.split('|')[1] : sub.name}`;
+      spec = sub;
+    }
+    const arity = spec.arity;
+    if ((arity > 0 && args.length !== arity) || args.length < -arity) {
+      return { error: `ERR wrong number of arguments for '${fullName}' command` };
+    }
+    return { spec, fullName };
+  }
+
+  /** The positions of `args` that are keys for `spec` (a shared array: copy it to keep it). */
+  keyPositions(spec: CommandSpec, args: Buffer[]): readonly number[] {
+    if (spec.keys !== undefined) return spec.keys(args);
+    const out = this.#keyPositions;
+    out.length = 0;
+    if (spec.firstKey <= 0) return out;
+    const last = spec.lastKey < 0 ? args.length + spec.lastKey : Math.min(spec.lastKey, args.length - 1);
+    const step = spec.step > 0 ? spec.step : 1;
+    for (let i = spec.firstKey; i <= last; i += step) out.push(i);
+    return out;
+  }
+
+  #processCommand(conn: Connection, args: Buffer[]): void {
+    conn.lastInteraction = this.clock.now();
+    const resolved = this.#resolve(args);
+    if ('error' in resolved) {
+      this.#reject(conn, resolved.error);
+      return;
+    }
+    const spec = resolved.spec;
+    conn.lastCommand = resolved.fullName;
+    if (!conn.authenticated && !spec.flags.includes('no_auth')) {
+      this.#reject(conn, 'NOAUTH Authentication required.');
+      return;
+    }
+    const keyPositions = this.keyPositions(spec, args);
+    const denied = this.acl.check(conn.user, spec, args, keyPositions);
+    if (denied !== undefined) {
+      this.#reject(conn, denied);
+      return;
+    }
+    if (this.cluster !== undefined && keyPositions.length > 0) {
+      const redirect = this.#clusterRedirect(args, keyPositions);
+      if (redirect !== undefined) {
+        this.#reject(conn, redirect);
+        return;
+      }
+    }
+    if (conn.out.protocol === 2 && conn.subscribed && !PUBSUB_ALLOWED.has(spec.name)) {
+      this.#reject(
+        conn,
+        `ERR Can't execute '${resolved.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+      );
+      return;
+    }
+    const injected = this.injected;
+    if (injected !== undefined && spec.name !== 'auth' && spec.name !== 'hello') {
+      injected.count--;
+      if (injected.count <= 0) this.injected = undefined;
+      conn.out.error(injected.message);
+      return;
+    }
+    if (conn.multi !== undefined && !MULTI_PASSTHROUGH.has(spec.name)) {
+      if (spec.flags.includes('no_multi')) {
+        this.#reject(conn, 'ERR Command not allowed inside a transaction');
+        return;
+      }
+      conn.multi.commands.push(args);
+      conn.out.simple('QUEUED');
+      return;
+    }
+    const dirtyBefore = this.dirty;
+    const propagateInner = PROPAGATE_INNER.has(spec.name);
+    if (propagateInner) this.#innerPropagated = [];
+    const block = this.#invoke(spec, conn.ctx, args);
+    this.stats.commandsProcessed++;
+    if (block !== undefined) this.#park(conn, block, args);
+    if (propagateInner) {
+      const inner = this.#innerPropagated ?? [];
+      this.#innerPropagated = undefined;
+      if (inner.length > 0) this.#propagateInner(inner);
+    } else if (this.dirty !== dirtyBefore && block === undefined) {
+      this.#propagate(conn.db, args);
+    }
+  }
+
+  #reject(conn: Connection, message: string): void {
+    if (conn.multi !== undefined) conn.multi.failed = true;
+    conn.out.error(message);
+  }
+
+  #invoke(spec: CommandSpec, ctx: CommandContext, args: Buffer[]): Block | undefined {
+    try {
+      return spec.handler(ctx, args);
+    } catch (error) {
+      this.#writeError(ctx.out, error);
+      return undefined;
+    }
+  }
+
+  #writeError(out: ReplyWriter, error: unknown): void {
+    if (error instanceof ReplyError || error instanceof WrongTypeError) {
+      out.error(error.message);
+      return;
+    }
+    console.error('embedded-redis: a command failed', error);
+    out.error(`ERR internal error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  // ---- propagation (AOF) ----
+
+  #propagate(db: number, args: Buffer[]): void {
+    if (this.propagator === undefined) return;
+    if (this.#innerPropagated !== undefined && this.#nesting > 0) {
+      this.#innerPropagated.push({ db, args });
+      return;
+    }
+    this.propagator(db, args);
+  }
+
+  #propagateInner(inner: { db: number; args: Buffer[] }[]): void {
+    const propagator = this.propagator;
+    if (propagator === undefined) return;
+    if (inner.length === 1) {
+      const only = inner[0] as { db: number; args: Buffer[] };
+      propagator(only.db, only.args);
+      return;
+    }
+    const first = inner[0] as { db: number; args: Buffer[] };
+    propagator(first.db, [Buffer.from('MULTI')]);
+    for (const { db, args } of inner) propagator(db, args);
+    propagator(first.db, [Buffer.from('EXEC')]);
+  }
+
+  // ---- cluster ----
+
+  #clusterRedirect(args: Buffer[], positions: readonly number[]): string | undefined {
+    const cluster = this.cluster as ClusterNodeView;
+    let slot = -1;
+    for (const position of positions) {
+      const key = args[position];
+      if (key === undefined) continue;
+      const s = keySlot(key);
+      if (slot === -1) slot = s;
+      else if (s !== slot) return "CROSSSLOT Keys in request don't hash to the same slot";
+    }
+    if (slot === -1 || cluster.owns(slot)) return undefined;
+    return `MOVED ${slot} ${cluster.ownerAddress(slot)}`;
+  }
+
+  // ---- blocking ----
+
+  #park(conn: Connection, block: Block, args: Buffer[]): void {
+    const keys = block.keys.map((key) => `${conn.db}\u0000${key}`);
+    const deadline = block.timeoutMs > 0 ? this.clock.now() + block.timeoutMs : Number.POSITIVE_INFINITY;
+    const parked: Parked = { block, args, db: conn.db, keys, deadline, timer: undefined };
+    conn.parked = parked;
+    for (const key of keys) {
+      let list = this.#waiters.get(key);
+      if (list === undefined) {
+        list = [];
+        this.#waiters.set(key, list);
+      }
+      list.push(conn);
+    }
+    if (block.timeoutMs > 0) this.#armTimer(conn, parked, block.timeoutMs);
+  }
+
+  #armTimer(conn: Connection, parked: Parked, delay: number): void {
+    parked.timer = setTimeout(
+      () => {
+        parked.timer = undefined;
+        if (conn.parked !== parked) return;
+        const left = parked.deadline - this.clock.now();
+        if (left > 0) {
+          if (this.clock === realClock) this.#armTimer(conn, parked, left);
+          return;
+        }
+        this.#timeout(conn);
+        this.#flushDirty();
+      },
+      Math.max(1, delay),
+    );
+  }
+
+  #timeout(conn: Connection): void {
+    const parked = conn.parked;
+    if (parked === undefined) return;
+    this.#unpark(conn);
+    try {
+      parked.block.timeout(conn.ctx);
+    } catch (error) {
+      this.#writeError(conn.out, error);
+    }
+    this.#resume(conn);
+  }
+
+  #checkTimeouts(): void {
+    const now = this.clock.now();
+    for (const conn of [...this.#connections.values()]) {
+      if (conn.parked !== undefined && conn.parked.deadline <= now) this.#timeout(conn);
+    }
+  }
+
+  #unpark(conn: Connection): void {
+    const parked = conn.parked;
+    if (parked === undefined) return;
+    conn.parked = undefined;
+    if (parked.timer !== undefined) clearTimeout(parked.timer);
+    for (const key of parked.keys) {
+      const list = this.#waiters.get(key);
+      if (list === undefined) continue;
+      const i = list.indexOf(conn);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.#waiters.delete(key);
+    }
+  }
+
+  /** After a blocked client was served: send its reply and go on with its pipelined commands. */
+  #resume(conn: Connection): void {
+    this.#markDirty(conn);
+    if (conn.parser.buffered > 0) {
+      setImmediate(() => {
+        if (conn.closed || conn.parked !== undefined) return;
+        this.#processInput(conn);
+        this.#flush(conn);
+        this.#flushDirty();
+      });
+    }
+  }
+
+  #keyReady(db: number, key: string): void {
+    if (this.#waiters.size === 0) return;
+    const qualified = `${db}\u0000${key}`;
+    if (this.#waiters.has(qualified)) this.#readyKeys.add(qualified);
+  }
+
+  #serveReady(): void {
+    let rounds = 0;
+    while (this.#readyKeys.size > 0 && rounds++ < 100000) {
+      const [qualified] = this.#readyKeys as Iterable<string>;
+      this.#readyKeys.delete(qualified as string);
+      const list = this.#waiters.get(qualified as string);
+      if (list === undefined) continue;
+      for (const conn of [...list]) {
+        const parked = conn.parked;
+        if (parked === undefined || conn.closed) continue;
+        const dirtyBefore = this.dirty;
+        let served: boolean;
+        try {
+          served = parked.block.retry(conn.ctx);
+        } catch (error) {
+          this.#writeError(conn.out, error);
+          served = true;
+        }
+        if (!served) continue;
+        this.#unpark(conn);
+        if (this.dirty !== dirtyBefore) this.#propagate(parked.db, parked.args);
+        this.#resume(conn);
+      }
+    }
+  }
+
+  // ---- cron ----
+
+  #cron(): void {
+    for (const db of this.#dbs) {
+      if (db.size() === 0) continue;
+      for (let round = 0; round < 16; round++) {
+        if (db.expireSome(20) < 5) break;
+      }
+    }
+  }
+}
+
+// ---- key slots (CRC16/XMODEM as Redis Cluster uses it) ----
+
+const CRC16_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+function crc16(buf: Uint8Array, start: number, end: number): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ (buf[i] as number)) & 0xff] as number);
+  }
+  return crc;
+}
+
+/** The Cluster slot of a key: CRC16 of the key (or of its first non-empty `{hash tag}`) mod 16384. */
+function keySlot(key: Buffer): number {
+  const open = key.indexOf(123);
+  if (open >= 0) {
+    const close = key.indexOf(125, open + 1);
+    if (close > open + 1) return crc16(key, open + 1, close) & 16383;
+  }
+  return crc16(key, 0, key.length) & 16383;
+}
+
+/** Parses `client-output-buffer-limit` (`normal 0 0 0 pubsub 33554432 8388608 60 …`): hard limits by class. */
+export function parseOutputLimits(value: string): Record<string, number> | undefined {
+  const parts = value.trim().split(/\s+/);
+  if (parts.length % 4 !== 0) return undefined;
+  const out: Record<string, number> = {};
+  for (let i = 0; i < parts.length; i += 4) {
+    const cls = (parts[i] as string).toLowerCase();
+    if (!['normal', 'slave', 'replica', 'pubsub'].includes(cls)) return undefined;
+    const hard = parseMemory(parts[i + 1] as string);
+    if (hard === undefined) return undefined;
+    out[cls] = hard;
+  }
+  return out;
+}
+
+function parseMemory(text: string): number | undefined {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(text);
+  if (m === null) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mult: Record<string, number> = {
+    b: 1,
+    k: 1000,
+    kb: 1024,
+    m: 1e6,
+    mb: 1024 * 1024,
+    g: 1e9,
+    gb: 1024 * 1024 * 1024,
+  };
+  return Number(m[1]) * (mult[unit] ?? 1);
+}
