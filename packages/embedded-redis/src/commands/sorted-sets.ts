@@ -708,13 +708,11 @@ const zscan: CommandHandler = (ctx, args) => {
     }
   }
   const zset = zsetOf(ctx, str(args[1] as Buffer));
-  // The whole set in one call, cursor 0: what Redis does for small (listpack) sets, and valid
-  // SCAN semantics for any size.
+  // The whole set in one call, cursor 0, in score order: what Redis does for small (listpack)
+  // sets, and valid SCAN semantics for any size.
   const items: ScoredMember[] = [];
   if (zset !== undefined) {
-    for (const member of zset.members()) {
-      if (match === undefined || match(member)) items.push({ member, score: zset.score(member) as number });
-    }
+    for (const item of zset.entries()) if (match === undefined || match(item.member)) items.push(item);
   }
   ctx.out.array(2);
   ctx.out.bulk('0');
@@ -755,7 +753,8 @@ const zrandmember: CommandHandler = (ctx, args) => {
       () => members[Math.floor(Math.random() * members.length)] as string,
     );
   } else if (count >= members.length) {
-    picked = members;
+    // The whole set, highest score first, as Redis 7.0 answers this case.
+    picked = [...zset.entries()].map((item) => item.member).reverse();
   } else {
     // Partial Fisher-Yates: `count` distinct members.
     for (let i = 0; i < count; i++) {
