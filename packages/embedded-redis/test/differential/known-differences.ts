@@ -1,0 +1,5 @@
+/**
+ * Differential cases the embedded server does not pass yet, by `family/name`, with why. The
+ * suite skips them (printing the reason) unless `DIFF_ALL=1`; shrink this list as families land.
+ */
+export const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {};
