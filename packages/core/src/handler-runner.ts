@@ -82,6 +82,8 @@ export class HandlerRunner<T> implements HandlerSubscription {
   readonly #settings: RunnerSettings<T>;
   /** Handlers (or batches) running now, and who waits for a free slot or for none running. */
   #active = 0;
+  /** Deliveries taken from the subscription and not yet settled (running or settling). */
+  #unsettled = 0;
   #slotFreed: (() => void) | undefined;
   #drained: (() => void) | undefined;
   /** Contexts of running handlers, so a stop past its deadline can abort their signals. */
@@ -177,7 +179,10 @@ export class HandlerRunner<T> implements HandlerSubscription {
         if (this.#paused !== undefined) await this.#paused.promise;
         const next = await iterator.next();
         if (next.done) break;
+        // Paused while waiting for this delivery: it waits too.
+        while (this.#paused !== undefined) await this.#paused.promise;
         this.#active++;
+        this.#unsettled++;
         void this.#handle(next.value);
         if (this.#active >= this.#settings.concurrency) await this.#freeSlot();
       }
@@ -186,7 +191,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
       this.#settings.logger.error({ err: error }, 'subscription failed; handler stopped');
     } finally {
       this.#running = false;
-      if (this.#active > 0) {
+      if (this.#unsettled > 0) {
         await new Promise<void>((resolve) => {
           this.#drained = resolve;
         });
@@ -201,15 +206,20 @@ export class HandlerRunner<T> implements HandlerSubscription {
     });
   }
 
-  /** A handler (or batch) finished: wake the fetch loop or the final drain. */
-  #finished(): void {
+  /** A handler (or batch) finished running: its slot goes to the next delivery. */
+  #slotDone(): void {
     this.#active--;
     const slotFreed = this.#slotFreed;
     if (slotFreed !== undefined) {
       this.#slotFreed = undefined;
       slotFreed();
     }
-    if (this.#active === 0 && this.#drained !== undefined) this.#drained();
+  }
+
+  /** A delivery (or batch) was settled: the final drain may end. */
+  #settledOne(): void {
+    this.#unsettled--;
+    if (this.#unsettled === 0 && this.#drained !== undefined) this.#drained();
   }
 
   /** Collects up to `size` deliveries (or what arrived within `waitMs` of the first) per batch. */
@@ -244,7 +254,11 @@ export class HandlerRunner<T> implements HandlerSubscription {
         pending = iterator.next();
       }
       this.#active++;
-      void this.#handleBatch(deliveries, batch.handler).finally(() => this.#finished());
+      this.#unsettled++;
+      void this.#handleBatch(deliveries, batch.handler).finally(() => {
+        this.#slotDone();
+        this.#settledOne();
+      });
       if (this.#active >= this.#settings.concurrency) await this.#freeSlot();
     }
   }
@@ -302,6 +316,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
     const { telemetry, logger, middleware } = this.#settings;
     const ctx = new HandlerContext<T>(delivery, this.group, logger, this, this.#stopReason);
     this.#contexts.add(ctx);
+    let slotHeld = true;
     try {
       const span = telemetry.startProcess(delivery.subject, this.group, delivery.id, delivery.headers);
       const started = span === undefined && !telemetry.metrics ? 0 : performance.now();
@@ -352,6 +367,9 @@ export class HandlerRunner<T> implements HandlerSubscription {
           }
         }
       }
+      // The handler is done: its slot goes to the next delivery while the settlement travels.
+      slotHeld = false;
+      this.#slotDone();
       await this.#settle(delivery, decision);
     } catch (error) {
       logger.error(
@@ -360,7 +378,8 @@ export class HandlerRunner<T> implements HandlerSubscription {
       );
     } finally {
       this.#contexts.delete(ctx);
-      this.#finished();
+      if (slotHeld) this.#slotDone();
+      this.#settledOne();
     }
   }
 

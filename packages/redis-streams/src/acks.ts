@@ -15,7 +15,8 @@ interface Batch {
 
 /**
  * Coalesces acks into batched XACKs: one `XACK stream group id…` per stream and group, sent when
- * `maxSize` acks wait or after `maxDelayMs` (0: on the next turn of the event loop). Every `ack`
+ * `maxSize` acks wait or after `maxDelayMs` (0: on the next turn of the event loop), and while an
+ * XACK is being answered, once it is (so a busy consumer sends few, large XACKs). Every `ack`
  * promise resolves once the XACK carrying it was answered, or rejects with its error.
  */
 export class AckBatcher {
@@ -55,7 +56,9 @@ export class AckBatcher {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined) return;
+    // While an XACK is on its way, acks gather until it is answered (or `maxSize` of them wait):
+    // under load batches grow by themselves, and an idle consumer still acks on the next turn.
+    if (this.#timer !== undefined || this.#inFlight.size > 0) return;
     this.#timer =
       this.maxDelayMs === 0
         ? setImmediate(() => this.#flushNow())
@@ -90,7 +93,10 @@ export class AckBatcher {
         },
       );
       this.#inFlight.add(sent);
-      void sent.finally(() => this.#inFlight.delete(sent));
+      void sent.finally(() => {
+        this.#inFlight.delete(sent);
+        if (this.#inFlight.size === 0 && this.#pending > 0) this.#schedule();
+      });
     }
   }
 }

@@ -115,7 +115,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
   let copyOf: string | undefined;
   let deadLetteredAtUs = 0;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = String(fields[i]);
+    const name = fieldName(fields[i] as Buffer | string);
     const value = fields[i + 1] as Buffer | string;
     switch (name) {
       case Field.id:
@@ -130,7 +130,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
         headers = parseHeaders(String(value));
         break;
       case Field.contentType:
-        contentType = String(value);
+        contentType = contentTypeOf(value);
         break;
       case Field.key:
         key = String(value);
@@ -174,6 +174,25 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
     copyOf,
     deadLetteredAtUs,
   };
+}
+
+/** One-letter field names without decoding a string per field (every relaybus field is one letter). */
+const LETTERS: readonly string[] = Array.from({ length: 128 }, (_, code) => String.fromCharCode(code));
+
+function fieldName(name: Buffer | string): string {
+  if (typeof name !== 'string' && name.length === 1) return LETTERS[name[0] as number] ?? name.toString();
+  return String(name);
+}
+
+/** The last content type seen, so a stream of one content type does not decode it per entry. */
+let lastContentType: { bytes: Buffer; text: string } | undefined;
+
+function contentTypeOf(value: Buffer | string): string {
+  if (typeof value === 'string') return value;
+  if (lastContentType !== undefined && lastContentType.bytes.equals(value)) return lastContentType.text;
+  const text = value.toString();
+  lastContentType = { bytes: Buffer.from(value), text };
+  return text;
 }
 
 function parseHeaders(json: string): Headers {

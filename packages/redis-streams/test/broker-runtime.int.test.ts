@@ -193,7 +193,12 @@ describe('Broker runtime on Redis Streams', () => {
     const s = randomSubject('rt-health');
     await broker.subscribe(s, () => {});
     await broker.publishMany(s, [{ body: 1 }, { body: 2 }, { body: 3 }]);
-    await until(() => broker.health().subscriptions[0]?.handled === 3, 5_000, 'three handled');
+    // The ack connection opens lazily with the first XACK: wait for it rather than race it.
+    await until(
+      () => broker.health().subscriptions[0]?.handled === 3 && broker.health().connected,
+      5_000,
+      'three handled, every connection up',
+    );
     const health = broker.health();
     expect(health).toMatchObject({ status: 'running', connected: true });
     expect(health.subscriptions[0]).toMatchObject({ subject: s, group: 'default', handled: 3, failed: 0 });
