@@ -71,9 +71,11 @@ const spublish: CommandHandler = (ctx, args) => {
   return undefined;
 };
 
-function channelsCommand(kind: 'channel' | 'shard', name: string): CommandHandler {
+function channelsCommand(kind: 'channel' | 'shard'): CommandHandler {
   return (ctx, args) => {
     if (args.length > 3) {
+      // Redis names the subcommand as the client spelled it.
+      const name = (args[1] as Buffer).toString('latin1');
       throw new ReplyError(
         `ERR unknown subcommand or wrong number of arguments for '${name}'. Try PUBSUB HELP.`,
       );
@@ -136,7 +138,7 @@ const subcommands: Record<string, CommandSpec> = {
     ['pubsub', 'loading', 'stale'],
     [0, 0, 0],
     pubsubSlow,
-    channelsCommand('channel', 'channels'),
+    channelsCommand('channel'),
   ),
   numsub: spec(
     'pubsub|numsub',
@@ -153,7 +155,7 @@ const subcommands: Record<string, CommandSpec> = {
     ['pubsub', 'loading', 'stale'],
     [0, 0, 0],
     pubsubSlow,
-    channelsCommand('shard', 'shardchannels'),
+    channelsCommand('shard'),
   ),
   shardnumsub: spec(
     'pubsub|shardnumsub',
