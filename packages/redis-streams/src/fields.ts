@@ -189,7 +189,7 @@ let lastContentType: { bytes: Buffer; text: string } | undefined;
 
 function contentTypeOf(value: Buffer | string): string {
   if (typeof value === 'string') return value;
-  if (lastContentType !== undefined && lastContentType.bytes.equals(value)) return lastContentType.text;
+  if (lastContentType?.bytes.equals(value)) return lastContentType.text;
   const text = value.toString();
   lastContentType = { bytes: Buffer.from(value), text };
   return text;
