@@ -406,13 +406,13 @@ function rangeCommand(reverse: boolean): CommandHandler {
         j++;
       } else throw new ReplyError(ERR_SYNTAX);
     }
-    if (count === 0) {
-      ctx.out.nullArray();
-      return undefined;
-    }
     const stream = streamAt(ctx, str(args[1] as Buffer));
     if (stream === undefined) {
       ctx.out.array(0);
+      return undefined;
+    }
+    if (count === 0) {
+      ctx.out.nullArray();
       return undefined;
     }
     writeEntries(ctx.out, stream.range(start, end, Math.max(count, 0), reverse));
@@ -1407,9 +1407,6 @@ const xsetid: CommandHandler = (ctx, args) => {
   }
   const stream = streamAt(ctx, key);
   if (stream === undefined) throw new ReplyError(ERR_NO_SUCH_KEY);
-  if (compareIds(id, stream.maxDeletedId) < 0) {
-    throw new ReplyError('ERR The ID specified in XSETID is smaller than current max_deleted_entry_id');
-  }
   if (stream.length > 0) {
     if (compareIds(id, stream.lastValidId()) < 0) {
       throw new ReplyError('ERR The ID specified in XSETID is smaller than the target stream top item');
