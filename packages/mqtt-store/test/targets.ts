@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RedisConnectionOptions } from '@relaybus/redis';
 import { redisAvailability, startRedis, startRedisCluster } from '@relaybus/testing';
+import { Redis } from 'iovalkey';
 
 /** A running server the store tests connect to. */
 export interface RunningTarget {
@@ -45,6 +46,47 @@ async function loadEmbedded(): Promise<StartEmbedded | string> {
   }
 }
 
+/** Every command the stores send, directly or from their Lua scripts, with harmless arguments. */
+const COMMANDS_USED: ReadonlyArray<readonly [string, ...string[]]> = [
+  ['HSET', 'probe:h', 'f', 'v'],
+  ['HGET', 'probe:h', 'f'],
+  ['HEXISTS', 'probe:h', 'f'],
+  ['HLEN', 'probe:h'],
+  ['HDEL', 'probe:h', 'f'],
+  ['ZADD', 'probe:z', '1', 'm'],
+  ['ZRANGEBYSCORE', 'probe:z', '(0', '1', 'WITHSCORES', 'LIMIT', '0', '10'],
+  ['ZRANGE', 'probe:z', '0', '-1'],
+  ['ZREM', 'probe:z', 'm'],
+  ['INCR', 'probe:n'],
+  ['GET', 'probe:n'],
+  ['EXISTS', 'probe:n'],
+  ['DEL', 'probe:n'],
+  ['EVAL', "return redis.call('HSET', KEYS[1], 'f', 'v')", '1', 'probe:s'],
+];
+
+/**
+ * Why the store cannot run on the server at `url` for a reason outside this package (commands it
+ * does not have), or undefined when it has them all.
+ */
+async function missingCommands(url: string): Promise<string | undefined> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const missing: string[] = [];
+    for (const [command, ...args] of COMMANDS_USED) {
+      try {
+        await client.call(command, ...args);
+      } catch (error) {
+        if (/unknown/i.test((error as Error).message))
+          missing.push(command === 'EVAL' ? 'HSET in Lua' : command);
+      }
+    }
+    return missing.length === 0 ? undefined : `the embedded server lacks ${missing.join(', ')}`;
+  } finally {
+    client.disconnect();
+  }
+}
+
 function embeddedUrl(server: EmbeddedServer): string {
   if (typeof server.url === 'string') return server.url;
   return `redis://${server.host ?? '127.0.0.1'}:${server.port}`;
@@ -54,7 +96,19 @@ function embeddedUrl(server: EmbeddedServer): string {
 export async function storeTargets(): Promise<StoreTarget[]> {
   const standalone = await redisAvailability();
   const cluster = await redisAvailability({ cluster: true });
-  const embedded = await loadEmbedded();
+  let embedded = await loadEmbedded();
+  if (typeof embedded !== 'string') {
+    try {
+      const probe = await embedded();
+      try {
+        embedded = (await missingCommands(embeddedUrl(probe))) ?? embedded;
+      } finally {
+        await (probe.stop ?? probe.close)?.call(probe);
+      }
+    } catch (error) {
+      embedded = `the embedded server failed to start: ${(error as Error).message}`;
+    }
+  }
   const targets: StoreTarget[] = [
     {
       name: 'standalone Redis',
