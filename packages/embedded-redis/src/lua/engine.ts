@@ -382,10 +382,10 @@ export class ScriptEngine {
 
 /** Redis's wording, inside a script, of an ACL denial. */
 function scriptDenial(denied: string): string {
-  if (denied.includes('access a key')) {
+  if (denied.includes('access a key') || denied.includes('of the keys')) {
     return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments";
   }
-  if (denied.includes('access a channel')) {
+  if (denied.includes('access a channel') || denied.includes('of the channels')) {
     return "ERR The user executing the script can't publish to the channel mentioned in the command";
   }
   return "ERR The user executing the script can't run this command or subcommand";
