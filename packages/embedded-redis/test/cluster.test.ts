@@ -1,0 +1,198 @@
+import { Cluster, Redis } from 'iovalkey';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmbeddedRedisCluster, splitSlots, startEmbeddedRedisCluster } from '../src/cluster.js';
+import { keySlot } from '../src/crc16.js';
+import { RespConnection } from './differential/resp-client.js';
+
+async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The index of the node serving `key`'s slot. */
+function ownerOf(cluster: EmbeddedRedisCluster, key: string): number {
+  const slot = keySlot(key);
+  return cluster.nodes.findIndex((node) => slot >= node.slots[0] && slot <= node.slots[1]);
+}
+
+describe('splitSlots', () => {
+  it('splits the slots as redis-cli --cluster create does', () => {
+    expect(splitSlots(3)).toEqual([
+      [0, 5460],
+      [5461, 10922],
+      [10923, 16383],
+    ]);
+    expect(splitSlots(1)).toEqual([[0, 16383]]);
+    for (const count of [2, 4, 5, 7]) {
+      const ranges = splitSlots(count);
+      expect(ranges[0]?.[0]).toBe(0);
+      expect(ranges.at(-1)?.[1]).toBe(16383);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.[0]).toBe((ranges[i - 1]?.[1] ?? 0) + 1);
+    }
+  });
+
+  it('rejects a bad nodes option naming it', async () => {
+    await expect(startEmbeddedRedisCluster({ nodes: 0 })).rejects.toThrow(/option "nodes"/);
+  });
+});
+
+describe('startEmbeddedRedisCluster', () => {
+  let cluster: EmbeddedRedisCluster;
+  let client: Cluster;
+  const raw: RespConnection[] = [];
+
+  beforeAll(async () => {
+    cluster = await startEmbeddedRedisCluster({ nodes: 3 });
+    client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })));
+    for (const node of cluster.nodes) raw.push(await RespConnection.connect(node.port, node.host));
+  });
+
+  afterAll(async () => {
+    for (const connection of raw) connection.close();
+    await client?.quit();
+    await cluster?.close();
+  });
+
+  it('serves iovalkey Cluster: every key lands on the node owning its slot', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `key:${i}`);
+    await Promise.all(keys.map((key, i) => client.set(key, String(i))));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys.map((_, i) => String(i)));
+    for (const key of keys) {
+      const owner = ownerOf(cluster, key);
+      cluster.nodes.forEach((node, index) => {
+        expect(node.server.database(0).get(key) !== undefined, `${key} on node ${index}`).toBe(
+          index === owner,
+        );
+      });
+    }
+    // Multi-key commands within one hash tag work through the Cluster client.
+    await client.mset('{user1}:a', '1', '{user1}:b', '2');
+    expect(await client.mget('{user1}:a', '{user1}:b')).toEqual(['1', '2']);
+  });
+
+  it('redirects a key of another node with MOVED and rejects keys across slots with CROSSSLOT', async () => {
+    const key = Array.from({ length: 50 }, (_, i) => `k${i}`).find(
+      (k) => ownerOf(cluster, k) === 1,
+    ) as string;
+    const reply = await (raw[0] as RespConnection).call(['SET', key, 'v']);
+    const owner = cluster.nodes[1];
+    expect(reply.raw.toString()).toBe(`-MOVED ${keySlot(key)} ${owner?.host}:${owner?.port}\r\n`);
+    const cross = await (raw[0] as RespConnection).call(['MSET', '{a}x', '1', '{b}y', '2']);
+    expect(cross.raw.toString()).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect((await (raw[0] as RespConnection).call(['READONLY'])).raw.toString()).toBe('+OK\r\n');
+    expect((await (raw[0] as RespConnection).call(['ASKING'])).raw.toString()).toBe('+OK\r\n');
+  });
+
+  it('describes the topology with CLUSTER SLOTS, SHARDS, NODES, INFO and MYID', async () => {
+    const connection = new Redis({ host: cluster.nodes[0]?.host, port: cluster.nodes[0]?.port });
+    try {
+      const slots = (await connection.cluster('SLOTS')) as unknown[][];
+      expect(slots.map((entry) => entry.slice(0, 2))).toEqual(cluster.nodes.map((node) => [...node.slots]));
+      expect(slots.map((entry) => (entry[2] as unknown[]).slice(0, 3))).toEqual(
+        cluster.nodes.map((node) => [node.host, node.port, node.id]),
+      );
+      const info = (await connection.cluster('INFO')) as string;
+      expect(info).toContain('cluster_state:ok\r\n');
+      expect(info).toContain('cluster_known_nodes:3\r\n');
+      expect(await connection.cluster('MYID')).toBe(cluster.nodes[0]?.id);
+      const nodesText = (await connection.cluster('NODES')) as string;
+      const lines = nodesText.trim().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^${cluster.nodes[0]?.id} 127\\.0\\.0\\.1:${cluster.nodes[0]?.port}@\\d+ myself,master - 0 0 1 connected 0-5460$`,
+        ),
+      );
+      const shards = (await connection.call('CLUSTER', 'SHARDS')) as unknown[][];
+      expect(shards).toHaveLength(3);
+      expect(shards[1]?.slice(0, 2)).toEqual(['slots', [5461, 10922]]);
+      expect(await connection.cluster('KEYSLOT', 'foo')).toBe(12182);
+      const tag = Array.from({ length: 50 }, (_, i) => `t${i}`).find(
+        (t) => ownerOf(cluster, t) === 0,
+      ) as string;
+      await connection.set(`{${tag}}a`, '1');
+      await connection.set(`{${tag}}b`, '2');
+      const slot = keySlot(tag);
+      expect(await connection.cluster('COUNTKEYSINSLOT', slot)).toBe(2);
+      expect(((await connection.cluster('GETKEYSINSLOT', slot, 10)) as string[]).sort()).toEqual([
+        `{${tag}}a`,
+        `{${tag}}b`,
+      ]);
+      expect(await connection.cluster('GETKEYSINSLOT', slot, 1)).toHaveLength(1);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
+  it('serves sharded Pub/Sub on the node owning the channel', async () => {
+    const channel = 'orders';
+    const ownerIndex = ownerOf(cluster, channel);
+    const owner = cluster.nodes[ownerIndex];
+    const other = cluster.nodes[(ownerIndex + 1) % 3];
+    const wrong = await RespConnection.connect(other?.port as number);
+    try {
+      const refused = await wrong.call(['SSUBSCRIBE', channel]);
+      expect(refused.raw.toString()).toBe(`-MOVED ${keySlot(channel)} ${owner?.host}:${owner?.port}\r\n`);
+    } finally {
+      wrong.close();
+    }
+    const subscriber = new Redis({ host: owner?.host, port: owner?.port });
+    const received: string[] = [];
+    subscriber.on('smessage', (_channel: string, message: string) => received.push(message));
+    try {
+      await subscriber.ssubscribe(channel);
+      expect(await client.spublish(channel, 'o1')).toBe(1);
+      await until(() => received.length === 1);
+      expect(received).toEqual(['o1']);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('keeps a stopped node data and serves it again after startNode', async () => {
+    const key = Array.from({ length: 50 }, (_, i) => `s${i}`).find(
+      (k) => ownerOf(cluster, k) === 2,
+    ) as string;
+    await client.set(key, 'kept');
+    await cluster.stopNode(2);
+    await expect(RespConnection.connect(cluster.nodes[2]?.port as number)).rejects.toThrow();
+    await cluster.startNode(2);
+    const connection = await RespConnection.connect(cluster.nodes[2]?.port as number);
+    try {
+      expect((await connection.call(['GET', key])).raw.toString()).toBe('$4\r\nkept\r\n');
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+describe('startEmbeddedRedisCluster with a password', () => {
+  it('requires AUTH on every node and puts the password in urls', async () => {
+    const cluster = await startEmbeddedRedisCluster({ nodes: 3, password: 's3cret' });
+    try {
+      expect(cluster.urls.every((url) => url.startsWith('redis://:s3cret@127.0.0.1:'))).toBe(true);
+      const connection = await RespConnection.connect(cluster.nodes[0]?.port as number);
+      try {
+        expect((await connection.call(['CLUSTER', 'INFO'])).raw.toString()).toMatch(/^-NOAUTH/);
+      } finally {
+        connection.close();
+      }
+      const client = new Cluster(
+        cluster.nodes.map(({ host, port }) => ({ host, port })),
+        { redisOptions: { password: 's3cret' } },
+      );
+      try {
+        await client.set('a', '1');
+        await client.set('b', '2');
+        expect(await client.get('a')).toBe('1');
+      } finally {
+        await client.quit();
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+});
