@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, realClock } from './clock.js';
 import { commandTable } from './commands/index.js';
+import { keySlot } from './crc16.js';
 import { KeyspaceDatabase } from './db.js';
 import { globMatch } from './glob.js';
 import { ProtocolError, RequestParser } from './resp/parser.js';
@@ -917,36 +918,6 @@ export class EmbeddedServer implements ServerCore {
       }
     }
   }
-}
-
-// ---- key slots (CRC16/XMODEM as Redis Cluster uses it) ----
-
-const CRC16_TABLE = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    table[i] = crc;
-  }
-  return table;
-})();
-
-function crc16(buf: Uint8Array, start: number, end: number): number {
-  let crc = 0;
-  for (let i = start; i < end; i++) {
-    crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ (buf[i] as number)) & 0xff] as number);
-  }
-  return crc;
-}
-
-/** The Cluster slot of a key: CRC16 of the key (or of its first non-empty `{hash tag}`) mod 16384. */
-function keySlot(key: Buffer): number {
-  const open = key.indexOf(123);
-  if (open >= 0) {
-    const close = key.indexOf(125, open + 1);
-    if (close > open + 1) return crc16(key, open + 1, close) & 16383;
-  }
-  return crc16(key, 0, key.length) & 16383;
 }
 
 /** Parses `client-output-buffer-limit` (`normal 0 0 0 pubsub 33554432 8388608 60 …`): hard limits by class. */
