@@ -68,7 +68,12 @@ describe('Pub/Sub replies match redis-server byte for byte', () => {
 
   it('delivers message, pmessage and smessage to each subscriber and counts receivers', async () => {
     await sameAcross(4, async ([sub, psub, ssub, pub], n, log) => {
-      const [s, p, sh, pb] = [sub, psub, ssub, pub] as RawConnection[];
+      const [s, p, sh, pb] = [sub, psub, ssub, pub] as [
+        RawConnection,
+        RawConnection,
+        RawConnection,
+        RawConnection,
+      ];
       log(await s.send(['SUBSCRIBE', n('news')]));
       log(await p.send(['PSUBSCRIBE', `${n('n')}*`, `${n('')}x?`], 2));
       log(await sh.send(['SSUBSCRIBE', n('news')]));
@@ -94,7 +99,7 @@ describe('Pub/Sub replies match redis-server byte for byte', () => {
 
   it('uses RESP3 pushes, and a subscriber publishing to itself gets the message before the count', async () => {
     await sameAcross(2, async ([a, b], n, log) => {
-      const [one, two] = [a, b] as RawConnection[];
+      const [one, two] = [a, b] as [RawConnection, RawConnection];
       await one.send(['HELLO', '3']);
       log(await one.send(['SUBSCRIBE', n('c')]));
       log(await one.send(['PSUBSCRIBE', n('c*')]));
@@ -112,7 +117,7 @@ describe('Pub/Sub replies match redis-server byte for byte', () => {
 
   it('forgets a disconnected subscriber', async () => {
     await sameAcross(2, async ([a, b], n, log) => {
-      const [gone, pub] = [a, b] as RawConnection[];
+      const [gone, pub] = [a, b] as [RawConnection, RawConnection];
       log(await gone.send(['SUBSCRIBE', n('c')]));
       log(await gone.send(['PSUBSCRIBE', n('*')]));
       log(await gone.send(['SSUBSCRIBE', n('s')]));
