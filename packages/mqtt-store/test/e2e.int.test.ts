@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@relaybus/core';
 import { type RedisServer, randomSubject, startRedis, until } from '@relaybus/testing';
 import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores, type RedisStores } from '../src/index.js';
@@ -238,5 +239,31 @@ describe('MQTT.js with Redis stores, crashing for real', () => {
     await until(async () => (await stores.incomingStore.size()) === 0, DEADLINE_MS, 'an empty store');
     expect(second.lines.filter((line) => line.startsWith('message '))).toEqual([`message ${topic} once`]);
     await stores.incomingStore.closeAsync();
+  });
+
+  it('keeps working when MQTT.js reuses the same stores after end() and reconnect()', async () => {
+    const clientId = randomSubject('reuse');
+    const topic = `${clientId}/t`;
+    // Stores that open (and on close, close) their own connection.
+    const stores = storesOf(clientId);
+    const client = mqtt.connect(brokerUrl, {
+      clientId,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      incomingStore: stores.incomingStore,
+      outgoingStore: stores.outgoingStore,
+    });
+    try {
+      await client.publishAsync(topic, 'before', { qos: 1 });
+      await client.endAsync();
+      client.reconnect();
+      await until(() => client.connected, DEADLINE_MS, 'the client to reconnect');
+      await client.publishAsync(topic, 'after', { qos: 2 });
+      expect(receivedOn(topic)).toEqual(['before', 'after']);
+      expect(await stores.outgoingStore.size()).toBe(0);
+    } finally {
+      await client.endAsync();
+    }
   });
 });
