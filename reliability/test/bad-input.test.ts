@@ -289,7 +289,7 @@ describe('Pub/Sub envelopes of any shape', () => {
 });
 
 // BUG (all three transports): a header named `__proto__` does not survive the trip.
-// - redis-streams src/fields.ts parseHeaders (`headers[name] = value`, ~line 180) and
+// - redis-streams src/fields.ts:204 parseHeaders (`headers[name] = value`) and
 //   redis-lists src/entry.ts:107 (`headers[name] = text`) assign onto a plain `{}`, where
 //   `__proto__` is the prototype setter: the header is silently dropped.
 // - redis-pubsub src/envelope.ts decodeEnvelope: @msgpack/msgpack refuses a `__proto__` map key,
