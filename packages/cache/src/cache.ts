@@ -282,6 +282,10 @@ class RedisCache<T> implements Cache<T> {
     const lockTtlMs =
       options.lockTtlMs === undefined ? this.#options.lockTtlMs : checkTtl('lockTtlMs', options.lockTtlMs);
     const signal = checkSignal(options.signal);
+    if (signal?.aborted) throw abortReason(signal);
+    // A hit needs no subscription.
+    const stored = await this.#command('GET', () => this.#client().getBuffer(names.value));
+    if (stored !== null) return this.#decode(key, stored);
     const token = randomBytes(12).toString('base64url');
     const inbox = new Inbox();
     const release = await this.#watch(names.channel, inbox, undefined, signal);
