@@ -9,7 +9,7 @@ import {
   TransportError,
   UnsupportedError,
 } from '@relaybus/core';
-import type { RedisClient } from '@relaybus/redis';
+import { CommandCoalescer, type RedisClient } from '@relaybus/redis';
 import { Cluster, type Redis } from 'iovalkey';
 import type { ChannelNames } from './channels.js';
 import { encodeEnvelope } from './envelope.js';
@@ -94,21 +94,24 @@ function wrap(error: unknown, what: string): TransportError {
  */
 export class PubSubPublisher implements Publisher {
   readonly #context: PublisherContext;
+  readonly #single: CommandCoalescer;
 
   constructor(context: PublisherContext) {
     this.#context = context;
+    this.#single = new CommandCoalescer(context.mode === 'sharded' ? 'spublish' : 'publish');
   }
 
+  /**
+   * Publishes one message. Publishes made in the same tick of the event loop go out as one
+   * pipeline per channel; each resolves once Redis answered its own (S)PUBLISH.
+   */
   async publish(subject: string, message: OutgoingMessage): Promise<PubSubPublishResult> {
     const channel = this.#context.names.channel(subject);
     const { id, envelope } = prepare(message, 'message');
     const target = await this.#target(channel);
     let receivers: unknown;
     try {
-      receivers =
-        this.#context.mode === 'sharded'
-          ? await target.spublish(channel, envelope)
-          : await target.publish(channel, envelope);
+      receivers = await this.#single.send(target, channel, [channel, envelope]);
     } catch (error) {
       throw wrap(error, `${this.#context.mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH'} to ${channel}`);
     }

@@ -8,7 +8,7 @@ import {
   RelaybusError,
   TransportError,
 } from '@relaybus/core';
-import { checkRedisSubject, type RedisClient, runScript } from '@relaybus/redis';
+import { CommandCoalescer, checkRedisSubject, type RedisClient, runScript } from '@relaybus/redis';
 import { type EntryFields, encodeEntry } from './fields.js';
 import { type StreamKeys, trimArgs } from './keys.js';
 import type { ResolvedSubjectOptions } from './options.js';
@@ -39,9 +39,8 @@ export class StreamsPublisher implements Publisher {
 
   constructor(readonly context: PublisherContext) {}
 
-  /** Single XADDs waiting for the end of this tick, to go out as one pipeline per stream. */
-  #pending = new Map<string, PendingAdd[]>();
-  #flushScheduled = false;
+  /** Single XADDs of one tick go out as one pipeline per stream. */
+  readonly #adds = new CommandCoalescer('xadd');
 
   /**
    * Publishes one message. Immediate publishes made in the same tick of the event loop are sent
@@ -52,8 +51,7 @@ export class StreamsPublisher implements Publisher {
     if ((message?.delayMs ?? 0) !== 0) {
       return this.publishMany(subject, [message]).then((results) => results[0] as PublishResult);
     }
-    let stream: string;
-    let args: Array<string | Buffer | Uint8Array>;
+    let sent: Promise<unknown>;
     let id: string;
     try {
       checkRedisSubject(subject);
@@ -62,60 +60,18 @@ export class StreamsPublisher implements Publisher {
       const now = Date.now();
       id = message?.id ?? newMessageId();
       const partition = partitionFor(message?.key, streams.length, () => this.#roundRobin++);
-      stream = (streams[partition] as StreamKeys).stream;
-      args = [...trimTokens(trimArgs(settings, now)), '*', ...encodeEntry(message, id, now)];
-      this.context.client();
+      const stream = (streams[partition] as StreamKeys).stream;
+      const args = [stream, ...trimTokens(trimArgs(settings, now)), '*', ...encodeEntry(message, id, now)];
+      sent = this.#adds.send(this.context.client(), stream, args);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<PublishResult>((resolve, reject) => {
-      const queue = this.#pending.get(stream);
-      const add: PendingAdd = { args, id, subject, resolve, reject };
-      if (queue === undefined) this.#pending.set(stream, [add]);
-      else queue.push(add);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        process.nextTick(() => this.#flushPending());
-      }
-    });
-  }
-
-  #flushPending(): void {
-    this.#flushScheduled = false;
-    const pending = this.#pending;
-    this.#pending = new Map();
-    let client: RedisClient;
-    try {
-      client = this.context.client();
-    } catch (error) {
-      for (const adds of pending.values()) for (const add of adds) add.reject(error);
-      return;
-    }
-    for (const [stream, adds] of pending) {
-      if (adds.length === 1) {
-        const add = adds[0] as PendingAdd;
-        client.xadd(stream, ...(add.args as string[])).then(
-          () => add.resolve({ id: add.id }),
-          (error: unknown) => add.reject(publishError(add.subject, error)),
-        );
-        continue;
-      }
-      // One slot per stream, so this pipeline is valid on a Cluster too.
-      const pipeline = client.pipeline();
-      for (const add of adds) pipeline.xadd(stream, ...(add.args as string[]));
-      pipeline.exec().then(
-        (replies) => {
-          adds.forEach((add, i) => {
-            const error = replies?.[i]?.[0];
-            if (error) add.reject(publishError(add.subject, error));
-            else add.resolve({ id: add.id });
-          });
-        },
-        (error: unknown) => {
-          for (const add of adds) add.reject(publishError(add.subject, error));
-        },
-      );
-    }
+    return sent.then(
+      () => ({ id }),
+      (error: unknown) => {
+        throw publishError(subject, error);
+      },
+    );
   }
 
   async publishMany(subject: string, messages: readonly OutgoingMessage[]): Promise<PublishResult[]> {
@@ -177,15 +133,6 @@ export class StreamsPublisher implements Publisher {
     }
     await Promise.all(work);
   }
-}
-
-/** An immediate publish waiting for its tick's pipeline. */
-interface PendingAdd {
-  readonly args: Array<string | Buffer | Uint8Array>;
-  readonly id: string;
-  readonly subject: string;
-  resolve(result: PublishResult): void;
-  reject(error: unknown): void;
 }
 
 function publishError(subject: string, error: unknown): Error {

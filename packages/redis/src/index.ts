@@ -1,4 +1,5 @@
 export { createClient, type RedisClient } from './client.js';
+export { type CommandArgument, CommandCoalescer } from './coalesce.js';
 export {
   type ClientOptions,
   type ConnectionStatus,
