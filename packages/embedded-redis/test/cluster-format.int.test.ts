@@ -23,7 +23,7 @@ describe('CLUSTER replies have the shapes of a real 3-node redis-server Cluster'
 
   beforeAll(async () => {
     [real, embedded] = await Promise.all([
-      startRedisCluster({ primaries: 3, server: 'real' } as Parameters<typeof startRedisCluster>[0]),
+      startRedisCluster({ primaries: 3, server: 'real' }),
       startEmbeddedRedisCluster({ nodes: 3 }),
     ]);
     connections.push(await RespConnection.connect(real.nodes[0]?.port as number));

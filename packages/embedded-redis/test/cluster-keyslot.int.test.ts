@@ -43,7 +43,7 @@ describe('keySlot against redis-server CLUSTER KEYSLOT', () => {
     redis = await startRedis({
       server: 'real',
       args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
-    } as Parameters<typeof startRedis>[0]);
+    });
     connection = await RespConnection.connect(redis.port, redis.host);
   });
 

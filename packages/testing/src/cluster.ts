@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { announceEmbedded, loadEmbedded, serverChoice } from './embedded.js';
 import { freePort, isPortFree } from './ports.js';
 import { findServerBinary, makeTempDir, removeDir, type ServerProcess } from './process.js';
 import { sendCommand } from './resp.js';
@@ -11,10 +12,14 @@ export interface RedisClusterOptions {
   primaries?: number;
   /** Require this password on every node (`requirepass`); `urls` then carry it. */
   password?: string;
+  /** Which servers to use, overriding `RELAYBUS_TEST_REDIS` (see `startRedis`). */
+  server?: 'real' | 'embedded';
 }
 
 /** A Redis Cluster for tests: `primaries` primaries, no replicas, all 16 384 slots covered. */
 export interface RedisCluster {
+  /** Where it runs: `REDIS_CLUSTER_URLS` (external), redis-server children (local) or the embedded Cluster in this process. */
+  readonly kind: 'external' | 'local' | 'embedded';
   /** Every node, in start order (node i owns the i-th slot range). */
   readonly nodes: ReadonlyArray<{ host: string; port: number }>;
   /** `redis://[:password@]host:port` of every node; pass them (or `nodes`) as Cluster seed nodes. */
@@ -138,6 +143,7 @@ function runCli(cli: string, args: readonly string[], password: string | undefin
 }
 
 class LocalRedisCluster implements RedisCluster {
+  readonly kind = 'local' as const;
   private stopped = false;
 
   constructor(
@@ -204,6 +210,7 @@ class LocalRedisCluster implements RedisCluster {
 }
 
 class ExternalRedisCluster implements RedisCluster {
+  readonly kind = 'external' as const;
   readonly nodes: ReadonlyArray<{ host: string; port: number }>;
 
   constructor(readonly urls: string[]) {
@@ -230,10 +237,54 @@ class ExternalRedisCluster implements RedisCluster {
   }
 }
 
+/** The embedded Cluster (@relaybus/embedded-redis) in this process, behind the RedisCluster shape. */
+async function startEmbeddedCluster(primaries: number, password: string | undefined): Promise<RedisCluster> {
+  const module = await loadEmbedded();
+  if (typeof module.startEmbeddedRedisCluster !== 'function') {
+    throw new Error(
+      '@relaybus/embedded-redis does not export startEmbeddedRedisCluster (is it built? run `pnpm run build`)',
+    );
+  }
+  const cluster = await module.startEmbeddedRedisCluster({
+    nodes: primaries,
+    host: '127.0.0.1',
+    ...(password === undefined ? {} : { password }),
+  });
+  let stopped = false;
+  const check = (index: number): void => {
+    if (stopped) throw new Error('the cluster was stopped');
+    if (!Number.isInteger(index) || index < 0 || index >= cluster.nodes.length) {
+      throw new RangeError(`node index ${index} is out of range 0..${cluster.nodes.length - 1}`);
+    }
+  };
+  return {
+    kind: 'embedded',
+    nodes: cluster.nodes.map(({ host, port }) => ({ host, port })),
+    urls: [...cluster.urls],
+    async stopNode(index) {
+      check(index);
+      await cluster.stopNode(index);
+    },
+    async startNode(index) {
+      check(index);
+      await cluster.startNode(index);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await cluster.close();
+    },
+  };
+}
+
 /**
  * Starts a throwaway Redis Cluster: `primaries` cluster-enabled redis-server processes on free
  * loopback ports (AOF on, node timeout 2 s), joined with `redis-cli --cluster create`.
  * `REDIS_CLUSTER_URLS` (comma-separated `redis://host:port`) uses an existing cluster instead.
+ * Without either redis-server and redis-cli on PATH, or with `RELAYBUS_TEST_REDIS=embedded` (or
+ * `{ server: 'embedded' }`), it starts the embedded Cluster (@relaybus/embedded-redis) in this
+ * process instead (kind `embedded`; a stopped node keeps its data in memory), saying so once on
+ * stderr; `RELAYBUS_TEST_REDIS=real` forbids that fallback.
  *
  * Guarantee: when the promise resolves, every node reports `cluster_state:ok` and knows all the
  * others, so every slot is served. Call `stop()` in `afterAll`; the nodes also die with this process.
@@ -242,6 +293,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const primaries = options.primaries ?? 3;
   if (!Number.isInteger(primaries) || primaries < 3) {
     throw new Error(`startRedisCluster: primaries must be an integer >= 3, got ${String(primaries)}`);
+  }
+  const choice = serverChoice(options.server);
+  if (choice === 'embedded') {
+    announceEmbedded('RELAYBUS_TEST_REDIS=embedded');
+    return startEmbeddedCluster(primaries, options.password);
   }
   const external = process.env.REDIS_CLUSTER_URLS;
   if (external) {
@@ -252,10 +308,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         .filter(Boolean),
     );
   }
-  if (process.env.RELAYBUS_TEST_REDIS === 'embedded') {
-    throw new Error('RELAYBUS_TEST_REDIS=embedded: the embedded server is not available yet');
-  }
   const binary = findServerBinary();
+  if (choice === undefined && !binary?.cli) {
+    announceEmbedded(
+      'no REDIS_CLUSTER_URLS and no redis-server with redis-cli on PATH (RELAYBUS_TEST_REDIS=real requires a real one)',
+    );
+    return startEmbeddedCluster(primaries, options.password);
+  }
   if (!binary) {
     throw new Error(
       'Cannot start a Redis Cluster for tests: no redis-server or valkey-server on PATH; install redis-server ' +

@@ -1,5 +1,6 @@
 export { type RedisAvailability, redisAvailability } from './availability.js';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './cluster.js';
+export { EmbeddedUnsupportedError } from './embedded.js';
 export { type RedisSentinel, type RedisSentinelOptions, startRedisSentinel } from './sentinel.js';
 export {
   type RedisServer,

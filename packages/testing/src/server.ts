@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { startContainer } from './container.js';
+import { announceEmbedded, serverChoice, startEmbeddedServer } from './embedded.js';
 import { freePort } from './ports.js';
 import { findServerBinary, makeTempDir, removeDir, ServerProcess } from './process.js';
 import { answersPing } from './resp.js';
@@ -23,6 +24,12 @@ export interface RedisServerOptions {
    * Local servers only.
    */
   tls?: boolean;
+  /**
+   * Which server to use, overriding `RELAYBUS_TEST_REDIS`: `real` (REDIS_URL, redis-server on
+   * PATH or a container; fails when none) or `embedded` (@relaybus/embedded-redis). Default: the
+   * environment's choice, else automatic.
+   */
+  server?: 'real' | 'embedded';
 }
 
 /** Where a server started with `tls: true` listens with TLS. */
@@ -46,14 +53,18 @@ export interface RedisServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  /** Where it runs: `REDIS_URL` (external), a child process (local) or a Docker container. */
-  readonly kind: 'external' | 'local' | 'container';
+  /**
+   * Where it runs: `REDIS_URL` (external), a child process (local), a Docker container, or the
+   * embedded server inside this process (embedded).
+   */
+  readonly kind: 'external' | 'local' | 'container' | 'embedded';
   /** The TLS endpoint when started with `tls: true`. */
   readonly tls?: RedisTlsEndpoint;
   /**
    * Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same
    * port and data dir. Resolves once it answers PING. With `persistence`, every acknowledged write
-   * is still there. Rejects for an external server.
+   * is still there. Rejects for an external server; for the embedded server `{ kill: true }`
+   * rejects with `EmbeddedUnsupportedError` (no process to kill), so a test can skip.
    */
   restart(options?: RestartOptions): Promise<void>;
   /** Kills the server and removes its temp dir. Idempotent. Does nothing for an external server. */
@@ -262,25 +273,22 @@ const INSTALL_HINT =
  * Starts a throwaway Redis for a test file.
  *
  * Resolution order: `REDIS_URL` when set (kind `external`); else `redis-server`/`valkey-server`
- * from PATH on a free 127.0.0.1 port in a fresh temp dir (kind `local`); else, when a Docker
- * engine answers and the optional `testcontainers` package is installed, a Valkey container
- * (kind `container`); else it rejects with one error saying what to install.
- * `RELAYBUS_TEST_REDIS=real` forces a real server (the same order, failing when none is found);
- * `RELAYBUS_TEST_REDIS=embedded` is reserved for the embedded server and rejects for now.
+ * from PATH on a free 127.0.0.1 port in a fresh temp dir (kind `local`); else the embedded server
+ * (@relaybus/embedded-redis) inside this process (kind `embedded`), saying so once on stderr.
+ * `RELAYBUS_TEST_REDIS=real` (or `{ server: 'real' }`) forces a real server: the same order with
+ * a Valkey container (Docker and the optional `testcontainers` package) instead of the embedded
+ * server, failing when none is found. `RELAYBUS_TEST_REDIS=embedded` (or `{ server: 'embedded' }`)
+ * forces the embedded server. The embedded server rejects `tls` and `args` with
+ * `EmbeddedUnsupportedError`.
  *
  * Guarantee: when the promise resolves, the server answers PING at `url`. Call `stop()` in
  * `afterAll`; a local server also dies with this process.
  */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const forced = process.env.RELAYBUS_TEST_REDIS;
-  if (forced !== undefined && forced !== '' && forced !== 'real') {
-    if (forced === 'embedded') {
-      throw new Error(
-        'RELAYBUS_TEST_REDIS=embedded: the embedded server (@relaybus/embedded-redis) is not available yet; ' +
-          'unset RELAYBUS_TEST_REDIS or set it to "real"',
-      );
-    }
-    throw new Error(`RELAYBUS_TEST_REDIS must be "real" or "embedded", got ${JSON.stringify(forced)}`);
+  const choice = serverChoice(options.server);
+  if (choice === 'embedded') {
+    announceEmbedded('RELAYBUS_TEST_REDIS=embedded');
+    return startEmbeddedServer(options);
   }
   const external = process.env.REDIS_URL;
   if (external) {
@@ -293,7 +301,13 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   }
   const binary = findServerBinary();
   if (binary) return startLocal(binary.server, options);
-  const reasons: string[] = ['no redis-server or valkey-server on PATH'];
+  if (choice === undefined) {
+    announceEmbedded(
+      'no REDIS_URL and no redis-server/valkey-server on PATH (RELAYBUS_TEST_REDIS=real requires a real one)',
+    );
+    return startEmbeddedServer(options);
+  }
+  const reasons: string[] = ['RELAYBUS_TEST_REDIS=real', 'no redis-server or valkey-server on PATH'];
   if (dockerLikely()) {
     try {
       return await startContainer(options);

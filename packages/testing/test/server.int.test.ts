@@ -122,9 +122,29 @@ describe('startRedis environment switches', () => {
     await expect(startRedis()).rejects.toThrow(/REDIS_URL/);
   });
 
-  it('says the embedded server is not available yet', async () => {
+  it('uses the embedded server when RELAYBUS_TEST_REDIS=embedded, even with redis-server on PATH', async () => {
     withEnv('RELAYBUS_TEST_REDIS', 'embedded');
-    await expect(startRedis()).rejects.toThrow(/not available yet/);
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    expect(server.kind).toBe('embedded');
+    expect(await connect(server.url).ping()).toBe('PONG');
+  });
+
+  it('falls back to the embedded server with no REDIS_URL and nothing on PATH', async () => {
+    withEnv('RELAYBUS_TEST_REDIS', undefined);
+    withEnv('REDIS_URL', undefined);
+    withEnv('PATH', '/nonexistent');
+    const server = await startRedis();
+    cleanups.push(() => server.stop());
+    expect(server.kind).toBe('embedded');
+    expect(await connect(server.url).ping()).toBe('PONG');
+  });
+
+  it('uses a real server when asked with { server: "real" } despite RELAYBUS_TEST_REDIS=embedded', async () => {
+    withEnv('RELAYBUS_TEST_REDIS', 'embedded');
+    const server = await startRedis({ server: 'real' });
+    cleanups.push(() => server.stop());
+    expect(server.kind).toBe('local');
   });
 
   it('rejects an unknown RELAYBUS_TEST_REDIS value', async () => {

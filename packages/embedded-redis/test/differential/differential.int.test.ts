@@ -21,7 +21,7 @@ interface Running {
 type StartEmbedded = (options?: { port?: number }) => Promise<{ port: number; close(): Promise<void> }>;
 
 async function startReal(name: string): Promise<Running> {
-  const server = await startRedis({ server: 'real' } as Parameters<typeof startRedis>[0]);
+  const server = await startRedis({ server: 'real' });
   return { target: { name, host: server.host, port: server.port }, stop: () => server.stop() };
 }
 
