@@ -33,7 +33,6 @@ type StartEmbedded = (options?: object) => Promise<EmbeddedServer>;
 
 /** `startEmbeddedRedis` from the built embedded-redis package, or why it cannot be used. */
 async function loadEmbedded(): Promise<StartEmbedded | string> {
-  if (process.env.RELAYBUS_TEST_REDIS === 'real') return 'RELAYBUS_TEST_REDIS=real';
   if (!existsSync(fileURLToPath(EMBEDDED_DIST))) return 'packages/embedded-redis is not built';
   try {
     const module = (await import(EMBEDDED_DIST.href)) as { startEmbeddedRedis?: unknown };
