@@ -220,7 +220,7 @@ export const DATA_CASES: readonly DiffCase[] = [
       'SCAN abc',
       'SCAN 0 COUNT 0',
       'SCAN 0 BOGUS x',
-      'RANDOMKEY',
+      { c: 'RANDOMKEY', mode: 'shape' },
       'FLUSHDB',
       'RANDOMKEY',
       'DBSIZE',

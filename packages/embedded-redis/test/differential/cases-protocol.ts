@@ -159,7 +159,7 @@ export const PROTOCOL_CASES: readonly DiffCase[] = [
       ['EVAL', "local ok = redis.pcall('INCR', KEYS[1]); return ok", '1', 'k'],
       ['EVAL', "return redis.pcall('INCR', KEYS[1])['err']", '1', 'k'],
       ['EVAL', "return redis.call('NOSUCH')", '0'],
-      ['EVAL', 'this is not lua', '0'],
+      { c: ['EVAL', 'this is not lua', '0'], mode: 'error' },
       ['EVAL', "error('boom')", '0'],
       ['EVAL', "return redis.call('HGETALL', 'nokey')", '0'],
       ['EVAL', "return redis.call('GET', 'nokey')", '0'],
