@@ -13,7 +13,14 @@ import type {
   Transport,
   TransportHealth,
 } from './contract.js';
-import { ClosedError, ConfigError, DecodeError, RequestError, TimeoutError } from './errors.js';
+import {
+  ClosedError,
+  ConfigError,
+  DecodeError,
+  MessageTooLargeError,
+  RequestError,
+  TimeoutError,
+} from './errors.js';
 import {
   type BatchHandler,
   type Filter,
@@ -49,11 +56,17 @@ export interface BrokerOptions {
   readonly middleware?: readonly Middleware[];
   /** OpenTelemetry tracing and metrics (no-op unless an SDK is registered). */
   readonly telemetry?: TelemetryOptions;
+  /**
+   * Largest encoded payload `publish` accepts, in bytes; a larger one is refused with
+   * `MessageTooLargeError` (`RELAYBUS_MESSAGE_TOO_LARGE`) before anything is sent. Default 1 MiB.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** Defaults of `BrokerOptions`. */
 export const DEFAULT_BROKER_OPTIONS = {
   stopDeadlineMs: 10_000,
+  maxMessageBytes: 1_048_576,
 } as const;
 
 /** Per-message options of `broker.publish`. */
@@ -169,6 +182,7 @@ export class Broker {
   readonly #consumers = new Set<Subscription>();
   readonly #middleware: readonly Middleware[];
   readonly #publishChain: readonly PublishMiddleware[];
+  readonly #maxMessageBytes: number;
   readonly #telemetry: Telemetry;
   #lastError: { message: string; at: Date } | undefined;
   readonly #id = `b${randomBytes(6).toString('hex')}`;
@@ -197,6 +211,7 @@ export class Broker {
       'stopDeadlineMs',
       'middleware',
       'telemetry',
+      'maxMessageBytes',
     ]);
     const { transport } = options;
     if (transport === undefined || typeof transport.subscribe !== 'function') {
@@ -217,6 +232,11 @@ export class Broker {
       'stopDeadlineMs',
       options.stopDeadlineMs ?? DEFAULT_BROKER_OPTIONS.stopDeadlineMs,
       0,
+    );
+    this.#maxMessageBytes = checkInteger(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? DEFAULT_BROKER_OPTIONS.maxMessageBytes,
+      1,
     );
     this.#middleware = checkMiddleware('middleware', options.middleware);
     this.#publishChain = this.#middleware.flatMap((m) => (m.publish === undefined ? [] : [m.publish]));
@@ -287,11 +307,16 @@ export class Broker {
     const telemetry = this.#telemetry;
     const span = telemetry.startPublish(subject, items.length);
     try {
-      const messages = items.map((item) => {
+      const messages = items.map((item, index) => {
         const headers: Headers = { ...item.headers, [Header.contentType]: codec.contentType };
         if (span !== undefined) telemetry.inject(span.ctx, headers);
+        const payload = codec.encode(item.body);
+        if (payload.byteLength > this.#maxMessageBytes) {
+          const at = items.length === 1 ? undefined : index;
+          throw new MessageTooLargeError(subject, payload.byteLength, this.#maxMessageBytes, at);
+        }
         return {
-          payload: codec.encode(item.body),
+          payload,
           headers,
           key: item.key,
           id: item.id,

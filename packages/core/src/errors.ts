@@ -93,6 +93,23 @@ export class UnsupportedError extends RelaybusError {
   }
 }
 
+/** A message larger than the Broker's `maxMessageBytes`: refused at publish, nothing was sent. */
+export class MessageTooLargeError extends RelaybusError {
+  /** Encoded payload size in bytes. */
+  readonly sizeBytes: number;
+  /** The limit it exceeded. */
+  readonly maxBytes: number;
+
+  constructor(subject: string, sizeBytes: number, maxBytes: number, index?: number) {
+    super(
+      ErrorCode.MessageTooLarge,
+      `message ${index === undefined ? '' : `${index} `}to "${subject}" is ${sizeBytes} bytes encoded, over maxMessageBytes (${maxBytes}); raise the Broker option maxMessageBytes or send a reference to the data instead`,
+    );
+    this.sizeBytes = sizeBytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
 /**
  * Throw from a handler to give up on a message at once: it is dead-lettered (where the transport
  * has dead letters) with this error's message as the reason, and never retried.

@@ -48,6 +48,7 @@ export {
   EncodeError,
   ErrorCode,
   isRelaybusError,
+  MessageTooLargeError,
   Reject,
   RelaybusError,
   RequestError,

@@ -133,6 +133,28 @@ describe('Broker on the memory transport', () => {
     await broker.stop();
   });
 
+  it('refuses a message over maxMessageBytes at publish, naming the option, and sends nothing', async () => {
+    const transport = new MemoryTransport();
+    const broker = new Broker({ transport, logger: silentLogger, maxMessageBytes: 1_000 });
+    const s = subject();
+    const big = 'x'.repeat(2_000);
+    await expect(broker.publish(s, big)).rejects.toMatchObject({
+      code: 'RELAYBUS_MESSAGE_TOO_LARGE',
+      maxBytes: 1_000,
+      message: expect.stringContaining('maxMessageBytes'),
+    });
+    // One oversized message refuses the whole batch before anything is sent.
+    await expect(broker.publishMany(s, [{ body: 'small' }, { body: big }])).rejects.toMatchObject({
+      code: 'RELAYBUS_MESSAGE_TOO_LARGE',
+      message: expect.stringContaining('message 1 '),
+    });
+    expect(await transport.history(s)).toEqual([]);
+    await broker.publish(s, 'x'.repeat(900));
+    expect(await transport.history(s)).toHaveLength(1);
+    expect(() => new Broker({ transport, maxMessageBytes: 0 })).toThrow(/maxMessageBytes/);
+    await broker.stop();
+  });
+
   it('rejects publish after stop with RELAYBUS_CLOSED', async () => {
     const broker = new Broker({ transport: new MemoryTransport(), logger: silentLogger });
     await broker.stop();
