@@ -33,5 +33,15 @@ export const ORDER_EVENT: OrderEvent = {
   createdAt: '2026-11-23T10:15:30.123Z',
 };
 
-/** `ORDER_EVENT` encoded with msgpack: the bytes the raw baselines write. */
+/** `ORDER_EVENT` encoded with msgpack once: for filling backlogs outside the clock. */
 export const ORDER_EVENT_BYTES: Buffer = Buffer.from(encode(ORDER_EVENT));
+
+/**
+ * `ORDER_EVENT` encoded with msgpack now, as a hand-written producer encodes each message it
+ * sends: the raw publish baselines call this per message, so both sides pay for encoding (the
+ * raw consumers decode every payload for the same reason).
+ */
+export function encodeOrderEvent(): Buffer {
+  const bytes = encode(ORDER_EVENT);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -3,7 +3,7 @@ import { decode } from '@msgpack/msgpack';
 import { Broker } from '@relaybus/core';
 import { RedisPubSubTransport } from '@relaybus/redis-pubsub';
 import { Redis } from 'iovalkey';
-import { ORDER_EVENT, ORDER_EVENT_BYTES } from '../payload.js';
+import { encodeOrderEvent, ORDER_EVENT } from '../payload.js';
 import { type BenchContext, connect, fresh, type Scenario } from '../scenario.js';
 import { perSecond } from '../stats.js';
 import { windowed } from './streams.js';
@@ -94,7 +94,7 @@ export const pubsubFanout: Scenario = {
     }
     const rate = await fanOut(
       n,
-      () => publisher.publish(channel, ORDER_EVENT_BYTES),
+      () => publisher.publish(channel, encodeOrderEvent()),
       () => received,
     );
     publisher.disconnect();

@@ -4,7 +4,7 @@ import { Broker } from '@relaybus/core';
 import { RedisStreamsTransport } from '@relaybus/redis-streams';
 import { until } from '@relaybus/testing';
 import type { Redis } from 'iovalkey';
-import { ORDER_EVENT, ORDER_EVENT_BYTES } from '../payload.js';
+import { encodeOrderEvent, ORDER_EVENT } from '../payload.js';
 import { type BenchContext, connect, fresh, RUN_DEADLINE_MS, type Scenario, within } from '../scenario.js';
 import { perSecond } from '../stats.js';
 
@@ -26,8 +26,8 @@ export function streamKeyOf(subject: string): string {
   return `relaybus:{${subject}}`;
 }
 
-/** XADD fields as a hand-written producer would write them: the same fields relaybus writes. */
-function rawFields(payload: Buffer = ORDER_EVENT_BYTES): Array<string | Buffer> {
+/** XADD fields as a hand-written producer would write them (payload encoded per message): the same fields relaybus writes. */
+function rawFields(payload: Buffer = encodeOrderEvent()): Array<string | Buffer> {
   return ['i', randomUUID(), 'p', payload, 't', String(Date.now()), 'c', 'application/msgpack'];
 }
 
