@@ -62,6 +62,23 @@ export class PubSubHub {
     return true;
   }
 
+  /**
+   * The clients still subscribed to `name`: anyone whose own set no longer holds it (a RESET or
+   * disconnect that cleared the client's sets without telling the hub) is dropped on the way.
+   */
+  #live(kind: Kind, name: string, clients: Set<ClientState>): Set<ClientState> {
+    for (const client of clients) {
+      const own =
+        kind === 'pattern' ? client.patterns : kind === 'channel' ? client.channels : client.shardChannels;
+      if (!own.has(name)) clients.delete(client);
+    }
+    if (clients.size === 0) {
+      if (kind === 'pattern') this.#patterns.delete(name);
+      else (kind === 'channel' ? this.#channels : this.#shards).delete(name);
+    }
+    return clients;
+  }
+
   /** Drops every subscription of `client` (disconnect, RESET), without replying. */
   removeClient(client: ClientState): void {
     for (const name of [...client.channels]) this.unsubscribe(client, 'channel', name);
@@ -78,7 +95,7 @@ export class PubSubHub {
     const name = Buffer.from(channel, 'latin1');
     const clients = this.#channels.get(channel);
     if (clients !== undefined) {
-      for (const client of clients) {
+      for (const client of this.#live('channel', channel, clients)) {
         this.#server.deliver(client, (out) => {
           out.push(3);
           out.bulk('message');
@@ -91,7 +108,7 @@ export class PubSubHub {
     for (const [pattern, entry] of this.#patterns) {
       if (!entry.match(channel)) continue;
       const patternName = Buffer.from(pattern, 'latin1');
-      for (const client of entry.clients) {
+      for (const client of this.#live('pattern', pattern, entry.clients)) {
         this.#server.deliver(client, (out) => {
           out.push(4);
           out.bulk('pmessage');
@@ -107,8 +124,9 @@ export class PubSubHub {
 
   /** Sends `message` to the subscribers of shard channel `channel` (`smessage`); returns how many. */
   spublish(channel: string, message: Buffer): number {
-    const clients = this.#shards.get(channel);
-    if (clients === undefined) return 0;
+    const found = this.#shards.get(channel);
+    if (found === undefined) return 0;
+    const clients = this.#live('shard', channel, found);
     const name = Buffer.from(channel, 'latin1');
     for (const client of clients) {
       this.#server.deliver(client, (out) => {
@@ -124,16 +142,21 @@ export class PubSubHub {
   /** Active classic (or shard) channels, those with at least one subscriber, optionally matching a glob. */
   channels(kind: 'channel' | 'shard', pattern?: string): string[] {
     const registry = kind === 'channel' ? this.#channels : this.#shards;
-    return [...registry.keys()].filter((name) => pattern === undefined || globMatch(pattern, name));
+    return [...registry]
+      .filter(([name, clients]) => this.#live(kind, name, clients).size > 0)
+      .map(([name]) => name)
+      .filter((name) => pattern === undefined || globMatch(pattern, name));
   }
 
   /** Subscribers of a classic (or shard) channel. */
   subscribers(kind: 'channel' | 'shard', channel: string): number {
-    return (kind === 'channel' ? this.#channels : this.#shards).get(channel)?.size ?? 0;
+    const clients = (kind === 'channel' ? this.#channels : this.#shards).get(channel);
+    return clients === undefined ? 0 : this.#live(kind, channel, clients).size;
   }
 
   /** Number of distinct patterns subscribed to. */
   patternCount(): number {
+    for (const [pattern, entry] of [...this.#patterns]) this.#live('pattern', pattern, entry.clients);
     return this.#patterns.size;
   }
 }

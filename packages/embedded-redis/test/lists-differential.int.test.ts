@@ -183,6 +183,8 @@ describe('list replies match redis-server byte for byte', () => {
         'BLPOP {k} -1',
         'BLPOP {k} x',
         'BLPOP {k} inf',
+        'BLPOP {k} 1e20',
+        'BLPOP {k} 9223372036854775807',
         'BLMOVE {k} {k}:a UP LEFT 0',
         'BLMPOP 0 1 {k} LEFT COUNT 0',
         'SET {k}:s x',

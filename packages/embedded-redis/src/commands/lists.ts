@@ -58,10 +58,10 @@ export function is(arg: Buffer | undefined, word: string): boolean {
 export function timeoutArg(arg: Buffer, now: number): number {
   const seconds = parseDouble(arg.toString('latin1'));
   if (seconds === undefined) throw new ReplyError('ERR timeout is not a float or out of range');
-  if (!Number.isFinite(seconds)) throw new ReplyError('ERR timeout is negative');
   const ms = Math.trunc(seconds * 1000);
-  if (ms < 0) throw new ReplyError('ERR timeout is negative');
-  if (ms > 0 && ms > Number.MAX_SAFE_INTEGER - now) throw new ReplyError('ERR timeout is out of range');
+  // Redis casts to a 64-bit integer: from 2^63 ms on that wraps negative.
+  if (ms < 0 || ms >= 2 ** 63) throw new ReplyError('ERR timeout is negative');
+  if (ms > 0 && ms > 2 ** 63 - 1 - now) throw new ReplyError('ERR timeout is out of range');
   return ms === 0 ? 0 : ms;
 }
 
