@@ -110,7 +110,7 @@ describe('no secrets in logs or errors (every transport and the Broker, pino at 
     );
   });
 
-  // BUG (redis, src/connector.ts:223-231, the 'error' listener in #watch, and every transport's
+  // BUG (redis, src/connector.ts:221-229, the 'error' listener in #watch, and every transport's
   // connect()): when AUTH fails, iovalkey's ReplyError carries `command: { name: 'auth', args:
   // [user, password] }`. The connector logs it as `err` (pino's serializer copies enumerable
   // properties, so the password is in every "redis connection error" warn line and in the
@@ -125,7 +125,7 @@ describe('no secrets in logs or errors (every transport and the Broker, pino at 
     expect(leaks).toEqual([]);
   });
 
-  // BUG (redis-streams src/transport.ts connect(), redis-lists src/transport.ts:119,
+  // BUG (redis-streams src/transport.ts:112 connect(), redis-lists src/transport.ts:119,
   // redis-pubsub src/transport.ts:196): `await this.client().ping()` lets iovalkey's own errors
   // (ReplyError WRONGPASS, MaxRetriesPerRequestError) out of connect() and so out of
   // Broker.publish/subscribe: not RelaybusErrors, no code, no target. Fix: catch in connect() and
