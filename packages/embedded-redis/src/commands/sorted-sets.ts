@@ -621,70 +621,134 @@ function scoredSource(ctx: CommandContext, key: string): Map<string, number> | u
   throw new WrongTypeError();
 }
 
-function setOperation(union: boolean, name: string): CommandHandler {
+type SetOp = 'union' | 'inter' | 'diff';
+
+interface Combined {
+  result: Map<string, number>;
+  withScores: boolean;
+}
+
+/**
+ * ZUNION/ZINTER/ZDIFF and their STORE forms, parsed and computed as Redis 7.0's
+ * zunionInterDiffGenericCommand: `numkeys` at `args[at]`, then WEIGHTS/AGGREGATE (not for diff)
+ * and, when not storing, WITHSCORES.
+ */
+function combine(
+  ctx: CommandContext,
+  args: Buffer[],
+  at: number,
+  op: SetOp,
+  name: string,
+  storing: boolean,
+): Combined {
+  const numkeys = integerArg(args[at] as Buffer);
+  if (numkeys < 1) throw new ReplyError(`ERR at least 1 input key is needed for '${name}' command`);
+  if (numkeys > args.length - at - 1) throw new ReplyError(SYNTAX_ERROR);
+  const keys = args.slice(at + 1, at + 1 + numkeys).map(str);
+  const weights = keys.map(() => 1);
+  let how: Aggregate = 'sum';
+  let withScores = false;
+  for (let i = at + 1 + numkeys; i < args.length; i++) {
+    const left = args.length - i - 1;
+    if (op !== 'diff' && is(args[i], 'weights') && left >= numkeys) {
+      for (let w = 0; w < numkeys; w++) {
+        weights[w] = scoreArg(args[i + 1 + w] as Buffer, 'ERR weight value is not a float');
+      }
+      i += numkeys;
+    } else if (op !== 'diff' && is(args[i], 'aggregate') && left >= 1) {
+      const value = (args[i + 1] as Buffer).toString('latin1').toLowerCase();
+      if (value !== 'sum' && value !== 'min' && value !== 'max') throw new ReplyError(SYNTAX_ERROR);
+      how = value;
+      i++;
+    } else if (!storing && is(args[i], 'withscores')) {
+      withScores = true;
+    } else {
+      throw new ReplyError(SYNTAX_ERROR);
+    }
+  }
+  const sources = keys.map((key) => scoredSource(ctx, key));
+  const weigh = (score: number, weight: number): number => {
+    const value = score * weight;
+    return Number.isNaN(value) ? 0 : value;
+  };
+  const result = new Map<string, number>();
+  if (op === 'union') {
+    sources.forEach((source, s) => {
+      if (source === undefined) return;
+      for (const [member, score] of source) {
+        const value = weigh(score, weights[s] as number);
+        const current = result.get(member);
+        result.set(member, current === undefined ? value : aggregate(how, current, value));
+      }
+    });
+  } else if (op === 'diff') {
+    const [first, ...rest] = sources;
+    if (first !== undefined) {
+      for (const [member, score] of first) {
+        if (!rest.some((other) => other?.has(member))) result.set(member, score);
+      }
+    }
+  } else if (sources.every((source) => source !== undefined)) {
+    const ordered = sources.map((source, s) => ({
+      source: source as Map<string, number>,
+      weight: weights[s] as number,
+    }));
+    const [first, ...rest] = ordered as [(typeof ordered)[number], ...typeof ordered];
+    for (const [member, score] of first.source) {
+      let value = weigh(score, first.weight);
+      let everywhere = true;
+      for (const other of rest) {
+        const theirs = other.source.get(member);
+        if (theirs === undefined) {
+          everywhere = false;
+          break;
+        }
+        value = aggregate(how, value, weigh(theirs, other.weight));
+      }
+      if (everywhere) result.set(member, value);
+    }
+  }
+  return { result, withScores };
+}
+
+function storeCommand(op: SetOp, name: string): CommandHandler {
   return (ctx, args) => {
-    const numkeys = integerArg(args[2] as Buffer);
-    if (numkeys < 1) throw new ReplyError(`ERR at least 1 input key is needed for '${name}' command`);
-    if (numkeys > args.length - 3) throw new ReplyError(SYNTAX_ERROR);
-    const keys = args.slice(3, 3 + numkeys).map(str);
-    const weights = keys.map(() => 1);
-    let how: Aggregate = 'sum';
-    for (let i = 3 + numkeys; i < args.length; i++) {
-      const left = args.length - i - 1;
-      if (is(args[i], 'weights') && left >= numkeys) {
-        for (let w = 0; w < numkeys; w++) {
-          weights[w] = scoreArg(args[i + 1 + w] as Buffer, 'ERR weight value is not a float');
-        }
-        i += numkeys;
-      } else if (is(args[i], 'aggregate') && left >= 1) {
-        const value = (args[i + 1] as Buffer).toString('latin1').toLowerCase();
-        if (value !== 'sum' && value !== 'min' && value !== 'max') throw new ReplyError(SYNTAX_ERROR);
-        how = value;
-        i++;
-      } else {
-        throw new ReplyError(SYNTAX_ERROR);
-      }
-    }
-    const sources = keys.map((key) => scoredSource(ctx, key));
-    const weigh = (score: number, weight: number): number => {
-      const value = score * weight;
-      return Number.isNaN(value) ? 0 : value;
-    };
-    const result = new Map<string, number>();
-    if (union) {
-      sources.forEach((source, s) => {
-        if (source === undefined) return;
-        for (const [member, score] of source) {
-          const value = weigh(score, weights[s] as number);
-          const current = result.get(member);
-          result.set(member, current === undefined ? value : aggregate(how, current, value));
-        }
-      });
-    } else if (sources.every((source) => source !== undefined)) {
-      const ordered = sources.map((source, s) => ({
-        source: source as Map<string, number>,
-        weight: weights[s] as number,
-      }));
-      const [first, ...rest] = ordered as [(typeof ordered)[number], ...typeof ordered];
-      for (const [member, score] of first.source) {
-        let value = weigh(score, first.weight);
-        let everywhere = true;
-        for (const other of rest) {
-          const theirs = other.source.get(member);
-          if (theirs === undefined) {
-            everywhere = false;
-            break;
-          }
-          value = aggregate(how, value, weigh(theirs, other.weight));
-        }
-        if (everywhere) result.set(member, value);
-      }
-    }
+    const { result } = combine(ctx, args, 2, op, name, true);
     const items = [...result].map(([member, score]) => ({ member, score }));
     ctx.out.integer(store(ctx, str(args[1] as Buffer), items));
     return undefined;
   };
 }
+
+function replyCommand(op: SetOp, name: string): CommandHandler {
+  return (ctx, args) => {
+    const { result, withScores } = combine(ctx, args, 1, op, name, false);
+    const sorted = new SortedSet();
+    for (const [member, score] of result) sorted.set(member, score);
+    writeMembers(ctx.out, [...sorted.entries()], withScores);
+    return undefined;
+  };
+}
+
+const zintercard: CommandHandler = (ctx, args) => {
+  const numkeys = integerArg(args[1] as Buffer);
+  if (numkeys < 1) throw new ReplyError("ERR at least 1 input key is needed for 'zintercard' command");
+  if (numkeys > args.length - 2) throw new ReplyError(SYNTAX_ERROR);
+  let limit = 0;
+  for (let i = 2 + numkeys; i < args.length; i++) {
+    if (is(args[i], 'limit') && args[i + 1] !== undefined) {
+      const value = integerOf(args[i + 1] as Buffer);
+      if (value === undefined || value < 0) throw new ReplyError("ERR LIMIT can't be negative");
+      limit = value;
+      i++;
+    } else {
+      throw new ReplyError(SYNTAX_ERROR);
+    }
+  }
+  const { result } = combine(ctx, args.slice(0, 2 + numkeys), 1, 'inter', 'zintercard', true);
+  ctx.out.integer(limit > 0 ? Math.min(limit, result.size) : result.size);
+  return undefined;
+};
 
 // ---------------------------------------------------------------------------------------------
 // ZSCAN / ZRANDMEMBER
@@ -873,7 +937,7 @@ export const commands: CommandFamily = [
     ['write', 'denyoom', 'movablekeys'],
     [1, 1, 1],
     [...w, 'slow'],
-    setOperation(true, 'zunionstore'),
+    storeCommand('union', 'zunionstore'),
     (args) => [1, ...numkeysPositions(2)(args)],
   ),
   spec(
@@ -882,8 +946,53 @@ export const commands: CommandFamily = [
     ['write', 'denyoom', 'movablekeys'],
     [1, 1, 1],
     [...w, 'slow'],
-    setOperation(false, 'zinterstore'),
+    storeCommand('inter', 'zinterstore'),
     (args) => [1, ...numkeysPositions(2)(args)],
+  ),
+  spec(
+    'zdiffstore',
+    -4,
+    ['write', 'denyoom', 'movablekeys'],
+    [1, 1, 1],
+    [...w, 'slow'],
+    storeCommand('diff', 'zdiffstore'),
+    (args) => [1, ...numkeysPositions(2)(args)],
+  ),
+  spec(
+    'zunion',
+    -3,
+    ['readonly', 'movablekeys'],
+    [0, 0, 0],
+    [...r, 'slow'],
+    replyCommand('union', 'zunion'),
+    numkeysPositions(1),
+  ),
+  spec(
+    'zinter',
+    -3,
+    ['readonly', 'movablekeys'],
+    [0, 0, 0],
+    [...r, 'slow'],
+    replyCommand('inter', 'zinter'),
+    numkeysPositions(1),
+  ),
+  spec(
+    'zdiff',
+    -3,
+    ['readonly', 'movablekeys'],
+    [0, 0, 0],
+    [...r, 'slow'],
+    replyCommand('diff', 'zdiff'),
+    numkeysPositions(1),
+  ),
+  spec(
+    'zintercard',
+    -3,
+    ['readonly', 'movablekeys'],
+    [0, 0, 0],
+    [...r, 'slow'],
+    zintercard,
+    numkeysPositions(1),
   ),
   spec('zscan', -3, ['readonly'], [1, 1, 1], [...r, 'slow'], zscan),
   spec('zrandmember', -2, ['readonly'], [1, 1, 1], [...r, 'slow'], zrandmember),
