@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis } from '../../../testing/dist/index.js';
 import { COLLECTION_CASES } from './cases-collections.js';
 import { DATA_CASES } from './cases-data.js';
+import { EDGE_CASES } from './cases-edges.js';
 import { PROTOCOL_CASES } from './cases-protocol.js';
 import { type DiffCase, formatMismatches, runCase, type Target } from './harness.js';
 import { KNOWN_DIFFERENCES } from './known-differences.js';
@@ -34,7 +35,7 @@ async function startEmbedded(): Promise<Running> {
   return { target: { name: 'embedded', host: '127.0.0.1', port: server.port }, stop: () => server.close() };
 }
 
-const ALL_CASES: readonly DiffCase[] = [...DATA_CASES, ...COLLECTION_CASES, ...PROTOCOL_CASES];
+const ALL_CASES: readonly DiffCase[] = [...DATA_CASES, ...COLLECTION_CASES, ...PROTOCOL_CASES, ...EDGE_CASES];
 const runAll = process.env.DIFF_ALL === '1';
 
 describe('differential: embedded server vs redis-server', () => {

@@ -33,6 +33,10 @@ export type Step =
   | { readonly send: Command; readonly on?: number }
   /** Read the next reply or push on connection `read` and compare it. */
   | { readonly read: number; readonly mode?: Mode; readonly timeoutMs?: number }
+  /** Write raw bytes (inline commands, malformed input) on connection `on`, then compare `replies` replies (default 1). */
+  | { readonly raw: string; readonly on?: number; readonly replies?: number; readonly mode?: Mode }
+  /** Both servers have closed connection `closed` (after QUIT or a protocol error). */
+  | { readonly closed: number }
   /** Wait until `INFO clients` reports `blocked` blocked clients on both servers. */
   | { readonly blocked: number }
   /** Poll `poll` on connection 0 of both servers until its reply is exactly `equals` (RESP text). */
@@ -84,6 +88,7 @@ function connectionsNeeded(testCase: DiffCase): number {
     if (typeof step === 'string' || Array.isArray(step)) continue;
     if ('on' in step && step.on !== undefined) highest = Math.max(highest, step.on);
     if ('read' in step) highest = Math.max(highest, step.read);
+    if ('closed' in step) highest = Math.max(highest, step.closed);
   }
   return Math.max(testCase.connections ?? 0, highest + 1);
 }
@@ -232,6 +237,39 @@ export async function runCase(testCase: DiffCase, redis: Target, embedded: Targe
         }
         const reason = compareReplies(a.value, b.value, step.mode ?? 'exact');
         if (reason) fail(`(read on ${step.read})`, reason);
+      } else if ('raw' in step) {
+        const on = step.on ?? 0;
+        (real[on] as RespConnection).writeRaw(step.raw);
+        (ours[on] as RespConnection).writeRaw(step.raw);
+        let broken = false;
+        for (let n = 0; n < (step.replies ?? 1); n++) {
+          const [a, b] = await Promise.allSettled([
+            (real[on] as RespConnection).read(DEFAULT_TIMEOUT_MS),
+            (ours[on] as RespConnection).read(DEFAULT_TIMEOUT_MS),
+          ]);
+          if (a.status === 'rejected' || b.status === 'rejected') {
+            const why = (r: PromiseSettledResult<RespNode>) =>
+              r.status === 'rejected' ? String((r.reason as Error).message) : describeNode(r.value);
+            fail(JSON.stringify(step.raw), `redis: ${why(a)}; embedded: ${why(b)}`);
+            broken = true;
+            break;
+          }
+          const reason = compareReplies(a.value, b.value, step.mode ?? 'exact');
+          if (reason) fail(JSON.stringify(step.raw), reason);
+        }
+        if (broken) break;
+      } else if ('closed' in step) {
+        const reasons = await Promise.all(
+          [real[step.closed], ours[step.closed]].map((connection, side) =>
+            pollUntil(
+              async () => (connection as RespConnection).closed,
+              DEFAULT_TIMEOUT_MS,
+              `${side === 0 ? 'redis' : 'embedded'} to close connection ${step.closed}`,
+            ),
+          ),
+        );
+        const reason = reasons.find((r) => r !== undefined);
+        if (reason) fail('(closed)', reason);
       } else if ('blocked' in step) {
         const reasons = await Promise.all(
           admin.map((connection, side) =>
