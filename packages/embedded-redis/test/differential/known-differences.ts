@@ -3,8 +3,6 @@
  * suite skips them (printing the reason) unless `DIFF_ALL=1`; shrink this list as families land.
  */
 export const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
-  'sorted-sets/ZUNION ZINTER ZDIFF and ZINTERCARD reply without storing':
-    'ZUNION, ZINTER, ZDIFF, ZINTERCARD and ZDIFFSTORE are not implemented yet (unknown command)',
   'transactions/EXEC with arguments inside MULTI aborts the transaction':
     "EXEC with a wrong argument count replies `ERR wrong number of arguments for 'exec' command`; Redis replies `EXECABORT Transaction discarded because of: wrong number of arguments …` and ends the transaction",
   'scripts/redis.setresp with a bad version raises a plain error':
