@@ -3,6 +3,7 @@
  * packed bytes equal real Redis's: integral numbers as the smallest int format, others as float32
  * when exact else float64, strings as fixstr/str8/str16/str32, a table whose keys are exactly
  * 1..n as an array (an empty table too), any other table as a map, nesting past 16 as nil.
+ * Like Redis's, unpack knows no bin or ext formats (`Bad data format in input.`).
  */
 import { type LuaState, lauxlib, lua, setFunction, to_luastring } from './runtime.js';
 
@@ -260,15 +261,12 @@ class Decoder {
       case 0xc3:
         lua.lua_pushboolean(L, true);
         return;
-      case 0xc4:
       case 0xd9:
         this.#string(this.#uint(1));
         return;
-      case 0xc5:
       case 0xda:
         this.#string(this.#uint(2));
         return;
-      case 0xc6:
       case 0xdb:
         this.#string(this.#uint(4));
         return;

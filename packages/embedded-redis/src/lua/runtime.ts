@@ -113,6 +113,42 @@ function installToString(L: LuaState): void {
   lua.lua_setglobal(L, 'tostring');
 }
 
+/** `tonumber(s, base)` over the whole double range (fengari's wraps at 32 bits). */
+function installToNumber(L: LuaState): void {
+  lua.lua_getglobal(L, 'tonumber');
+  lua.lua_pushjsclosure(
+    L,
+    (state) => {
+      if (lua.lua_type(state, 2) <= lua.LUA_TNIL) {
+        lua.lua_pushvalue(state, lua.lua_upvalueindex(1));
+        lua.lua_pushvalue(state, 1);
+        lua.lua_call(state, 1, 1);
+        return 1;
+      }
+      const base = lauxlib.luaL_checkinteger(state, 2);
+      if (base < 2 || base > 36)
+        return lauxlib.luaL_error(state, to_luastring("bad argument #2 to 'tonumber' (base out of range)"));
+      const text = Buffer.from(lauxlib.luaL_checklstring(state, 1)).toString('latin1').trim().toLowerCase();
+      const negative = text.startsWith('-');
+      const digits = negative ? text.slice(1) : text;
+      let value = 0;
+      for (const c of digits) {
+        const digit = Number.parseInt(c, 36);
+        if (Number.isNaN(digit) || digit >= base) {
+          lua.lua_pushnil(state);
+          return 1;
+        }
+        value = value * base + digit;
+      }
+      if (digits === '') lua.lua_pushnil(state);
+      else lua.lua_pushnumber(state, negative ? -value : value);
+      return 1;
+    },
+    1,
+  );
+  lua.lua_setglobal(L, 'tonumber');
+}
+
 const SPEC = /^%([-+ #0]*)(\d*)(?:\.(\d*))?([diouxXeEfFgGcqs%])/;
 
 /** `string.format` with C semantics over the whole double range (as Lua 5.1's). */
@@ -230,4 +266,5 @@ export function openLibraries(L: LuaState): void {
   setFunction(L, 'format', stringFormat);
   lua.lua_pop(L, 1);
   installToString(L);
+  installToNumber(L);
 }
