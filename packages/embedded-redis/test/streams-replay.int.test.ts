@@ -1,6 +1,7 @@
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../../testing/dist/index.js';
+import type { Stream } from '../src/data/stream.js';
 import { type EmbeddedRedis, ManualClock, startEmbeddedRedis } from '../src/index.js';
 import { rawConnection } from './streams-harness.js';
 
@@ -91,5 +92,54 @@ describe('stream commands propagate in replayable form', () => {
     const c = new Redis(target.url);
     clients.push(c);
     expect(await snapshot(c)).toEqual(expected);
+
+    // An AOF rewrite's commands for the streams rebuild them too (but for pending entries whose
+    // data was deleted, which XCLAIM drops on load as in Redis 7.0), and COPY copies them deeply.
+    await a.xack('s', 'g', claimed[0]);
+    const expectedRewrite = await snapshot(a);
+    const rewritten = await startEmbeddedRedis({ clock: replayClock });
+    servers.push(rewritten);
+    const raw2 = await rawConnection(rewritten.port);
+    for (const key of ['s', 't']) {
+      const stream = source.server.database(0).get(key)?.value as Stream;
+      for (const args of stream.rewriteCommands(Buffer.from(key))) {
+        const reply = await raw2.send(args);
+        expect(reply.startsWith('-'), `${args.map(String).join(' ')} → ${reply}`).toBe(false);
+      }
+    }
+    raw2.close();
+    const d = new Redis(rewritten.url);
+    clients.push(d);
+    expect(await snapshot(d)).toEqual(expectedRewrite);
+    await c.copy('s', 'copy');
+    await c.xack(
+      's',
+      'g',
+      ...((await c.xpending('s', 'g', '-', '+', 1_000)) as [string][]).map(([id]) => id),
+    );
+    await c.xadd('s', '*', 'after', 'copy');
+    await c.rename('copy', 's');
+    expect(await snapshot(c)).toEqual(expected);
+  });
+
+  it('rewrites an empty stream with its ids and groups', async () => {
+    const server = await startEmbeddedRedis();
+    servers.push(server);
+    const client = new Redis(server.url);
+    clients.push(client);
+    await client.xgroup('CREATE', 'e', 'g', '$', 'MKSTREAM');
+    await client.xgroup('CREATECONSUMER', 'e', 'g', 'idle-one');
+    await client.xadd('f', '7-1', 'a', 'b');
+    await client.xdel('f', '7-1');
+    const raw = await rawConnection(server.port);
+    for (const key of ['e', 'f']) {
+      const stream = server.server.database(0).get(key)?.value as Stream;
+      const commands = stream.rewriteCommands(Buffer.from(`${key}2`));
+      for (const args of commands) expect(await raw.send(args)).not.toMatch(/^-/);
+      expect(await client.xinfo('STREAM', `${key}2`)).toEqual(await client.xinfo('STREAM', key));
+    }
+    raw.close();
+    expect(await client.xinfo('GROUPS', 'e2')).toEqual(await client.xinfo('GROUPS', 'e'));
+    expect(await client.xinfo('CONSUMERS', 'e2', 'g')).toHaveLength(1);
   });
 });

@@ -546,6 +546,117 @@ export class Stream {
     return read === ENTRIES_READ_UNKNOWN ? undefined : this.entriesAdded - read;
   }
 
+  /** A deep copy (COPY): entries, nodes, groups, consumers and pending entries. */
+  clone(): Stream {
+    const copy = new Stream();
+    const nodes = new Map<StreamNode, StreamNode>();
+    for (let i = this.#nodeHead; i < this.#nodes.length; i++) {
+      const node = this.#nodes[i] as StreamNode;
+      if (node.removed) continue;
+      const twin = new StreamNode(node.master, node.masterFields);
+      twin.valid = node.valid;
+      twin.deleted = node.deleted;
+      twin.bytes = node.bytes;
+      twin.last = node.last;
+      nodes.set(node, twin);
+      copy.#nodes.push(twin);
+    }
+    if (this.#tail !== undefined) copy.#tail = nodes.get(this.#tail);
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i] as StreamEntry;
+      const node = nodes.get(entry.node);
+      if (node === undefined) continue;
+      const twin = new StreamEntry(entry.ms, entry.seq, entry.fields, node);
+      twin.deleted = entry.deleted;
+      if (twin.deleted) copy.#dead += 1;
+      copy.#entries.push(twin);
+    }
+    copy.length = this.length;
+    copy.lastId = this.lastId;
+    copy.maxDeletedId = this.maxDeletedId;
+    copy.entriesAdded = this.entriesAdded;
+    for (const group of this.groups.values()) {
+      const twin = new ConsumerGroup(group.name, group.lastId, group.entriesRead);
+      for (const consumer of group.consumers.values()) {
+        twin.consumers.set(consumer.name, new Consumer(consumer.name, consumer.seenTime));
+      }
+      for (const item of group.pending.values()) {
+        const owner = item.consumer === undefined ? undefined : twin.consumers.get(item.consumer.name);
+        const pending = new PendingEntry(
+          item.ms,
+          item.seq,
+          item.id,
+          owner,
+          item.deliveryTime,
+          item.deliveryCount,
+        );
+        twin.pending.add(pending);
+        owner?.pending.add(pending);
+      }
+      copy.groups.set(group.name, twin);
+    }
+    return copy;
+  }
+
+  /**
+   * Commands that rebuild this stream under `key` (for an AOF rewrite), as Redis's
+   * rewriteStreamObject emits them: XADD per entry (or an empty stream by `MAXLEN 0`), XSETID
+   * with the counters, then per group XGROUP CREATE … ENTRIESREAD, XCLAIM … FORCE JUSTID per
+   * pending entry and XGROUP CREATECONSUMER for consumers without pending entries.
+   */
+  rewriteCommands(key: Buffer): Buffer[][] {
+    const b = (text: string): Buffer => Buffer.from(text, 'latin1');
+    const commands: Buffer[][] = [];
+    const live = this.range(ZERO_ID, MAX_ID, 0, false);
+    if (live.length === 0) {
+      commands.push([b('XADD'), key, b('MAXLEN'), b('0'), b('0-1'), b('x'), b('y')]);
+    }
+    for (const entry of live) commands.push([b('XADD'), key, b(entry.id), ...entry.fields]);
+    commands.push([
+      b('XSETID'),
+      key,
+      b(idText(this.lastId)),
+      b('ENTRIESADDED'),
+      b(String(this.entriesAdded)),
+      b('MAXDELETEDID'),
+      b(idText(this.maxDeletedId)),
+    ]);
+    for (const group of this.groups.values()) {
+      const name = b(group.name);
+      commands.push([
+        b('XGROUP'),
+        b('CREATE'),
+        key,
+        name,
+        b(idText(group.lastId)),
+        b('ENTRIESREAD'),
+        b(String(group.entriesRead)),
+      ]);
+      for (const item of group.pending.values()) {
+        commands.push([
+          b('XCLAIM'),
+          key,
+          name,
+          b(item.consumer?.name ?? ''),
+          b('0'),
+          b(item.id),
+          b('TIME'),
+          b(String(item.deliveryTime)),
+          b('RETRYCOUNT'),
+          b(String(item.deliveryCount)),
+          b('JUSTID'),
+          b('FORCE'),
+        ]);
+      }
+      for (const consumer of group.consumers.values()) {
+        if (consumer.pending.size === 0) {
+          commands.push([b('XGROUP'), b('CREATECONSUMER'), key, name, b(consumer.name)]);
+        }
+      }
+    }
+    return commands;
+  }
+
   /** Groups sorted by name. */
   sortedGroups(): ConsumerGroup[] {
     return [...this.groups.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
