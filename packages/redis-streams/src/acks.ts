@@ -1,16 +1,14 @@
 import type { Logger } from '@relaybus/core';
 import type { RedisClient } from '@relaybus/redis';
 
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 interface Batch {
   readonly stream: string;
   readonly group: string;
   ids: string[];
-  waiters: Waiter[];
+  /** One promise for every ack of the batch: settled when its XACK is answered. */
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
 }
 
 /**
@@ -32,21 +30,26 @@ export class AckBatcher {
     readonly logger: Logger,
   ) {}
 
-  /** Resolves once XACK of `id` was answered. */
+  /** Resolves once XACK of `id` was answered (acks of one batch share one promise). */
   ack(stream: string, group: string, id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const name = `${group}\u0000${stream}`;
-      let batch = this.#batches.get(name);
-      if (batch === undefined) {
-        batch = { stream, group, ids: [], waiters: [] };
-        this.#batches.set(name, batch);
-      }
-      batch.ids.push(id);
-      batch.waiters.push({ resolve, reject });
-      this.#pending++;
-      if (this.#pending >= this.maxSize) this.#flushNow();
-      else this.#schedule();
-    });
+    const name = `${group}\u0000${stream}`;
+    let batch = this.#batches.get(name);
+    if (batch === undefined) {
+      let resolve: () => void = () => {};
+      let reject: (error: unknown) => void = () => {};
+      const done = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      batch = { stream, group, ids: [], done, resolve, reject };
+      this.#batches.set(name, batch);
+    }
+    batch.ids.push(id);
+    this.#pending++;
+    const { done } = batch;
+    if (this.#pending >= this.maxSize) this.#flushNow();
+    else this.#schedule();
+    return done;
   }
 
   /** Sends whatever waits and resolves once every XACK sent so far was answered. */
@@ -79,17 +82,15 @@ export class AckBatcher {
     try {
       client = this.client();
     } catch (error) {
-      for (const batch of batches) for (const waiter of batch.waiters) waiter.reject(error);
+      for (const batch of batches) batch.reject(error);
       return;
     }
     for (const batch of batches) {
       const sent = client.xack(batch.stream, batch.group, ...batch.ids).then(
-        () => {
-          for (const waiter of batch.waiters) waiter.resolve();
-        },
+        () => batch.resolve(),
         (error: unknown) => {
           this.logger.warn({ err: error, stream: batch.stream, count: batch.ids.length }, 'XACK failed');
-          for (const waiter of batch.waiters) waiter.reject(error);
+          batch.reject(error);
         },
       );
       this.#inFlight.add(sent);
