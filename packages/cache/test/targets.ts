@@ -139,5 +139,13 @@ const embedded: Target = {
   },
 };
 
+/** The embedded server target alone (its `unavailable()` probes it). */
+export const EMBEDDED_TARGET: Target = embedded;
+
+/** `@relaybus/embedded-redis`'s dist module, for tests that use more of it (its clock). */
+export async function importEmbedded(): Promise<Record<string, unknown>> {
+  return (await import(pathToFileURL(EMBEDDED).href)) as Record<string, unknown>;
+}
+
 /** Every target, in the order the suites run them. */
 export const TARGETS: readonly Target[] = [standalone, cluster, embedded];
