@@ -46,6 +46,7 @@ async function replay(
 
 async function same(steps: readonly (readonly string[])[], protocol: 2 | 3 = 2): Promise<void> {
   const [expected, actual] = await replay(steps, protocol);
+  if (process.env.LISTS_SHOW) console.log(actual.join(''));
   expect(actual).toEqual(expected);
 }
 
@@ -190,6 +191,31 @@ describe('list replies match redis-server byte for byte', () => {
         'SET {k}:s x',
         'BLPOP {k}:s 0',
       ].map(c),
+    );
+  });
+
+  it('blocking commands inside MULTI and scripts answer at once, as on a timeout', async () => {
+    await same(
+      [
+        'MULTI',
+        'BLPOP {k} 0',
+        'BLMOVE {k} {k}:a LEFT LEFT 0',
+        'BRPOPLPUSH {k} {k}:a 0',
+        'BLMPOP 0 1 {k} LEFT',
+        'BZPOPMIN {k}:b 0',
+        'RPUSH {k} x',
+        'BLPOP {k} 0',
+        'EXEC',
+        'EVAL return~redis.call("LMOVE",KEYS[1],KEYS[2],"RIGHT","LEFT") 2 {k} {k}:a',
+        'RPUSH {k} y',
+        'EVAL return~redis.call("LMOVE",KEYS[1],KEYS[2],"RIGHT","LEFT") 2 {k} {k}:a',
+        'EVAL return~redis.call("LPOS",KEYS[1],"nope") 1 {k}:a',
+        'ZADD {k}:b 1.1 m 2 n',
+        'EVAL return~redis.call("ZRANGE",KEYS[1],0,0,"WITHSCORES") 1 {k}:b',
+        'EVAL return~redis.call("ZSCORE",KEYS[1],"n") 1 {k}:b',
+        'EVAL return~redis.call("BLPOP",KEYS[1],0) 1 {k}',
+        'EVAL return~redis.call("SUBSCRIBE","x") 0',
+      ].map((line) => line.split(' ').map((arg) => arg.replaceAll('~', ' '))),
     );
   });
 
