@@ -56,6 +56,8 @@ describe('Pub/Sub replies match redis-server byte for byte', () => {
       log(await conn.send(['SUNSUBSCRIBE']));
       log(await conn.send(['SUBSCRIBE', n('a'), n('b'), n('a')], 3));
       log(await conn.send(['PSUBSCRIBE', n('*')]));
+      log(await conn.send(['LPUSH', n('list'), 'x']));
+      log(await conn.send(['PING']));
       log(await conn.send(['UNSUBSCRIBE', n('x')]));
       log(await conn.send(['SSUBSCRIBE', n('s1'), n('s2')], 2));
       log(await conn.send(['SUNSUBSCRIBE', n('s2')]));
