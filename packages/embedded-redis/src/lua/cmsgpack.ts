@@ -352,7 +352,12 @@ export function openCmsgpack(L: LuaState): void {
   lua.lua_newtable(L);
   setFunction(L, 'pack', (state) => {
     const n = lua.lua_gettop(state);
-    if (n === 0) return lauxlib.luaL_error(state, to_luastring('MessagePack pack needs input.'));
+    if (n === 0) {
+      return lauxlib.luaL_error(
+        state,
+        to_luastring("bad argument #0 to 'pack' (MessagePack pack needs input.)"),
+      );
+    }
     const out = new Encoder();
     for (let i = 1; i <= n; i++) {
       lua.lua_pushvalue(state, i);

@@ -260,14 +260,14 @@ export class ScriptEngine {
     setFunction(L, 'pcall', (state) => this.#call(state, false));
     setFunction(L, 'error_reply', (state) => {
       if (lua.lua_gettop(state) !== 1 || lua.lua_type(state, 1) !== lua.LUA_TSTRING) {
-        return raise(state, 'wrong number or type of arguments');
+        return fail(state, 'ERR wrong number or type of arguments', false);
       }
       pushErrorTable(state, errorWithCode(toLatin1(state, 1)));
       return 1;
     });
     setFunction(L, 'status_reply', (state) => {
       if (lua.lua_gettop(state) !== 1 || lua.lua_type(state, 1) !== lua.LUA_TSTRING) {
-        return raise(state, 'wrong number or type of arguments');
+        return fail(state, 'ERR wrong number or type of arguments', false);
       }
       lua.lua_newtable(state);
       lua.lua_pushvalue(state, 1);
@@ -275,29 +275,31 @@ export class ScriptEngine {
       return 1;
     });
     setFunction(L, 'sha1hex', (state) => {
-      if (lua.lua_gettop(state) !== 1) return raise(state, 'wrong number of arguments');
+      if (lua.lua_gettop(state) !== 1) return fail(state, 'ERR wrong number of arguments', true);
       const bytes = lua.lua_tolstring(state, 1) ?? new Uint8Array(0);
       lua.lua_pushstring(state, latin1(sha1hex(bytes)));
       return 1;
     });
     setFunction(L, 'log', (state) => {
       const argc = lua.lua_gettop(state);
-      if (argc < 2) return raise(state, 'redis.log() requires two arguments or more.');
-      if (!lua.lua_isnumber(state, 1)) return raise(state, 'First argument must be a number (log level).');
+      if (argc < 2) return fail(state, 'ERR redis.log() requires two arguments or more.', true);
+      if (!lua.lua_isnumber(state, 1))
+        return fail(state, 'ERR First argument must be a number (log level).', true);
       const level = lua.lua_tonumber(state, 1);
-      if (level < 0 || level > 3) return raise(state, 'Invalid debug level.');
+      if (level < 0 || level > 3) return fail(state, 'ERR Invalid debug level.', true);
       // The embedded server keeps no log file; the message is accepted and dropped.
       return 0;
     });
     setFunction(L, 'setresp', (state) => {
-      if (lua.lua_gettop(state) !== 1) return raise(state, 'redis.setresp() requires one argument.');
+      if (lua.lua_gettop(state) !== 1) return fail(state, 'ERR redis.setresp() requires one argument.', true);
       const resp = lua.lua_tonumber(state, 1);
-      if (resp !== 2 && resp !== 3) return raise(state, 'RESP version must be 2 or 3.');
+      if (resp !== 2 && resp !== 3) return fail(state, 'ERR RESP version must be 2 or 3.', true);
       if (this.#run) this.#run.resp = resp;
       return 0;
     });
     setFunction(L, 'set_repl', (state) => {
-      if (lua.lua_gettop(state) !== 1) return raise(state, 'redis.set_repl() requires one argument.');
+      if (lua.lua_gettop(state) !== 1)
+        return fail(state, 'ERR redis.set_repl() requires two arguments.', true);
       return 0;
     });
     setFunction(L, 'replicate_commands', (state) => {
@@ -448,13 +450,24 @@ function errorHandler(L: LuaState): number {
       return 1;
     }
   }
-  const text = lua.lua_type(L, 1) === lua.LUA_TNUMBER ? numberText(lua.lua_tonumber(L, 1)) : toLatin1(L, 1);
+  const text =
+    lua.lua_type(L, 1) === lua.LUA_TNUMBER
+      ? numberText(lua.lua_tonumber(L, 1))
+      : lua51Message(toLatin1(L, 1));
   pushErrorTable(
     L,
     `ERR ${lua.lua_type(L, 1) === lua.LUA_TSTRING || lua.lua_type(L, 1) === lua.LUA_TNUMBER ? text : 'unknown error'}`,
   );
   annotate(L, source, line);
   return 1;
+}
+
+const TYPE_ERROR =
+  /attempt to (index|call|perform arithmetic on|concatenate|get length of) a (\w+) value \((local|global|field|upvalue|method) '([^']*)'\)/;
+
+/** Lua 5.3's wording of a type error as the Lua 5.1 of Redis words it. */
+function lua51Message(message: string): string {
+  return message.replace(TYPE_ERROR, "attempt to $1 $3 '$4' (a $2 value)");
 }
 
 function annotate(L: LuaState, source: string | undefined, line: number | undefined): void {
