@@ -52,6 +52,11 @@ export class ConsumerPool {
     return this.#kills;
   }
 
+  /** Process ids of the children running now. */
+  pids(): number[] {
+    return this.#members.flatMap((member) => (member.child.pid === undefined ? [] : [member.child.pid]));
+  }
+
   /** Starts `count` children; resolves once each printed `ready`. */
   async start(count: number): Promise<void> {
     await Promise.all(Array.from({ length: count }, () => this.#spawn()));
