@@ -25,6 +25,10 @@ function newNode(level: number, score: number, member: string): SkipNode {
   };
 }
 
+/** Scratch arrays for insert/unlink (single-threaded and never re-entered: no allocation per call). */
+const UPDATE = new Array<SkipNode | undefined>(MAX_LEVEL).fill(undefined);
+const RANK = new Array<number>(MAX_LEVEL).fill(0);
+
 function randomLevel(): number {
   let level = 1;
   while (level < MAX_LEVEL && Math.random() < P) level++;
@@ -117,8 +121,8 @@ export class SortedSet {
   }
 
   #insert(score: number, member: string): void {
-    const update = new Array<SkipNode>(MAX_LEVEL);
-    const rank = new Array<number>(MAX_LEVEL).fill(0);
+    const update = UPDATE as SkipNode[];
+    const rank = RANK;
     let x = this.#header;
     for (let i = this.#level - 1; i >= 0; i--) {
       rank[i] = i === this.#level - 1 ? 0 : (rank[i + 1] as number);
@@ -158,7 +162,7 @@ export class SortedSet {
   }
 
   #unlink(score: number, member: string): void {
-    const update = new Array<SkipNode>(MAX_LEVEL);
+    const update = UPDATE as SkipNode[];
     let x = this.#header;
     for (let i = this.#level - 1; i >= 0; i--) {
       let next = x.forward[i];
