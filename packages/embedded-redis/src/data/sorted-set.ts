@@ -83,6 +83,10 @@ export interface ScoredMember {
   score: number;
 }
 
+/**
+ * A sorted set: O(1) score lookup, O(log n) insert, delete and rank, range walks from the first
+ * member in range. Scores are never NaN; -0 is stored as 0.
+ */
 export class SortedSet {
   readonly #scores = new Map<string, number>();
   readonly #header: SkipNode = newNode(MAX_LEVEL, 0, '');
