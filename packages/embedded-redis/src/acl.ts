@@ -94,12 +94,14 @@ const READ_WRITE = new Set([
   'renamenx',
 ]);
 /** Commands that touch their keys without reading or writing the values. */
-const NO_ACCESS = new Set(['exists', 'type', 'touch', 'object|freq', 'unlink', 'del']);
+const NO_ACCESS = new Set(['exists', 'type', 'touch', 'object|freq']);
 
 /** One user. */
 export class AclUser {
   enabled = false;
   nopass = false;
+  /** The `sanitize-payload` flag (set by `reset`); only reported, RESTORE payloads are not checked. */
+  sanitizePayload = false;
   readonly passwords = new Set<string>();
   keys: KeyPattern[] = [];
   channels: string[] = [];
@@ -115,6 +117,7 @@ export class AclUser {
     const copy = new AclUser(this.name);
     copy.enabled = this.enabled;
     copy.nopass = this.nopass;
+    copy.sanitizePayload = this.sanitizePayload;
     for (const hash of this.passwords) copy.passwords.add(hash);
     copy.keys = [...this.keys];
     copy.channels = [...this.channels];
@@ -187,10 +190,17 @@ export class AclUser {
     return this.channels.map((c) => `&${c}`).join(' ');
   }
 
+  /** The flags ACL GETUSER lists, in Redis's order. */
+  flags(): string[] {
+    const flags = [this.enabled ? 'on' : 'off'];
+    if (this.nopass) flags.push('nopass');
+    if (this.sanitizePayload) flags.push('sanitize-payload');
+    return flags;
+  }
+
   /** The user's line in ACL LIST. */
   describe(): string {
-    const parts = ['user', this.name, this.enabled ? 'on' : 'off'];
-    if (this.nopass) parts.push('nopass');
+    const parts = ['user', this.name, ...this.flags()];
     for (const hash of this.passwords) parts.push(`#${hash}`);
     const keys = this.describeKeys();
     if (keys) parts.push(keys);
@@ -316,7 +326,9 @@ export class Acl implements AccessControl {
     const user = this.#users.get(userName);
     if (user === undefined || !user.allows(spec, fullName, parent))
       return { kind: 'command', name: fullName };
-    if (!user.allKeys && keyPositions.length > 0 && !NO_ACCESS.has(fullName)) {
+    const channels = CHANNEL_COMMANDS[fullName];
+    // A shard channel sits where a key would (for its slot) but is checked as a channel.
+    if (channels === undefined && !user.allKeys && keyPositions.length > 0 && !NO_ACCESS.has(fullName)) {
       const write = spec.flags.includes('write');
       const read = !write || READ_WRITE.has(fullName) || (fullName === 'set' && hasGetOption(args));
       for (const position of keyPositions) {
@@ -324,7 +336,6 @@ export class Acl implements AccessControl {
         if (key !== undefined && !user.keyAllowed(key, read, write)) return { kind: 'key', name: key };
       }
     }
-    const channels = CHANNEL_COMMANDS[fullName];
     if (channels !== undefined && !user.allChannels) {
       const to = channels.to < 0 ? args.length - 1 : channels.to;
       for (let i = channels.from; i <= to && i < args.length; i++) {
@@ -439,7 +450,14 @@ function applyRule(user: AclUser, rule: string, lookup: CommandLookup): void {
     case 'nocommands':
       setAll(user, false);
       return;
+    case 'sanitize-payload':
+      user.sanitizePayload = true;
+      return;
+    case 'skip-sanitize-payload':
+      user.sanitizePayload = false;
+      return;
     case 'reset':
+      user.sanitizePayload = true;
       user.enabled = false;
       user.nopass = false;
       user.passwords.clear();

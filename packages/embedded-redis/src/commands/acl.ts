@@ -138,8 +138,7 @@ const subcommands: Record<string, CommandSpec> = {
     const out = ctx.out;
     out.map(6);
     out.bulk('flags');
-    const flags = [user.enabled ? 'on' : 'off'];
-    if (user.nopass) flags.push('nopass');
+    const flags = user.flags();
     out.array(flags.length);
     for (const flag of flags) out.bulk(flag);
     out.bulk('passwords');
