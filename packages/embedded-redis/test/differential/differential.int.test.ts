@@ -3,6 +3,7 @@ import { startRedis } from '../../../testing/dist/index.js';
 import { COLLECTION_CASES } from './cases-collections.js';
 import { DATA_CASES } from './cases-data.js';
 import { EDGE_CASES } from './cases-edges.js';
+import { MORE_CASES } from './cases-more.js';
 import { PROTOCOL_CASES } from './cases-protocol.js';
 import { type DiffCase, formatMismatches, runCase, type Target } from './harness.js';
 import { KNOWN_DIFFERENCES } from './known-differences.js';
@@ -35,7 +36,13 @@ async function startEmbedded(): Promise<Running> {
   return { target: { name: 'embedded', host: '127.0.0.1', port: server.port }, stop: () => server.close() };
 }
 
-const ALL_CASES: readonly DiffCase[] = [...DATA_CASES, ...COLLECTION_CASES, ...PROTOCOL_CASES, ...EDGE_CASES];
+const ALL_CASES: readonly DiffCase[] = [
+  ...DATA_CASES,
+  ...COLLECTION_CASES,
+  ...PROTOCOL_CASES,
+  ...EDGE_CASES,
+  ...MORE_CASES,
+];
 const runAll = process.env.DIFF_ALL === '1';
 
 describe('differential: embedded server vs redis-server', () => {

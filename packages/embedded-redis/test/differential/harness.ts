@@ -37,6 +37,8 @@ export type Step =
   | { readonly raw: string; readonly on?: number; readonly replies?: number; readonly mode?: Mode }
   /** Both servers have closed connection `closed` (after QUIT or a protocol error). */
   | { readonly closed: number }
+  /** Close connection `disconnect` from the client side (a client that goes away while blocked). */
+  | { readonly disconnect: number }
   /** Wait until `INFO clients` reports `blocked` blocked clients on both servers. */
   | { readonly blocked: number }
   /** Poll `poll` on connection 0 of both servers until its reply is exactly `equals` (RESP text). */
@@ -89,6 +91,7 @@ function connectionsNeeded(testCase: DiffCase): number {
     if ('on' in step && step.on !== undefined) highest = Math.max(highest, step.on);
     if ('read' in step) highest = Math.max(highest, step.read);
     if ('closed' in step) highest = Math.max(highest, step.closed);
+    if ('disconnect' in step) highest = Math.max(highest, step.disconnect);
   }
   return Math.max(testCase.connections ?? 0, highest + 1);
 }
@@ -258,6 +261,9 @@ export async function runCase(testCase: DiffCase, redis: Target, embedded: Targe
           if (reason) fail(JSON.stringify(step.raw), reason);
         }
         if (broken) break;
+      } else if ('disconnect' in step) {
+        (real[step.disconnect] as RespConnection).close();
+        (ours[step.disconnect] as RespConnection).close();
       } else if ('closed' in step) {
         const reasons = await Promise.all(
           [real[step.closed], ours[step.closed]].map((connection, side) =>
