@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import Redis from 'iovalkey';
+import { Redis } from 'iovalkey';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedRedis } from '../src/index.js';
 import { formatDouble17g } from '../src/resp/format.js';

@@ -1,4 +1,4 @@
-import Redis from 'iovalkey';
+import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/index.js';
 
