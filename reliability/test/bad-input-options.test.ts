@@ -227,6 +227,9 @@ describe('Broker options', () => {
     ['an infinite stop deadline', { stopDeadlineMs: Number.POSITIVE_INFINITY }, 'stopDeadlineMs'],
     ['middleware that is no array', { middleware: 'log' }, 'middleware'],
     ['an unknown key', { retries: 3 }, 'broker.retries'],
+    ['maxMessageBytes 0', { maxMessageBytes: 0 }, 'maxMessageBytes'],
+    ['a fractional maxMessageBytes', { maxMessageBytes: 1.5 }, 'maxMessageBytes'],
+    ['a string maxMessageBytes', { maxMessageBytes: '1mb' }, 'maxMessageBytes'],
   ];
 
   it.each(cases)('rejects %s at construction, naming the option', (_what, options, option) => {

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Broker, type StoredMessage, type Transport } from '@relaybus/core';
+import {
+  Broker,
+  ErrorCode,
+  isRelaybusError,
+  MessageTooLargeError,
+  type StoredMessage,
+  type Transport,
+} from '@relaybus/core';
 import { ENTRY_MAGIC, encodeEntry as encodeListEntry, RedisListsTransport } from '@relaybus/redis-lists';
 import { ENVELOPE_MAGIC, ENVELOPE_VERSION, RedisPubSubTransport } from '@relaybus/redis-pubsub';
 import { Field, RedisStreamsTransport, StreamsInspector } from '@relaybus/redis-streams';
@@ -226,4 +233,58 @@ describe('entries written straight into Redis by other clients, in arbitrary sha
     expect(lines.every((line) => String(line.fields.reason ?? '').startsWith('decode-failed'))).toBe(true);
     expect(run.broker.health().subscriptions.every((subscription) => subscription.running)).toBe(true);
   }, 60_000);
+});
+
+describe('a maximum message size, enforced at publish', () => {
+  const LIMIT = 64 * 1024;
+  const kinds: Array<[string, () => Transport]> = [
+    [
+      'redis-streams',
+      () => new RedisStreamsTransport({ connection: { url: server.url }, logger: new RecordingLogger() }),
+    ],
+    [
+      'redis-lists',
+      () => new RedisListsTransport({ connection: { url: server.url }, logger: new RecordingLogger() }),
+    ],
+    [
+      'redis-pubsub',
+      () => new RedisPubSubTransport({ connection: { url: server.url }, logger: new RecordingLogger() }),
+    ],
+  ];
+
+  it.each(kinds)(
+    '%s: refuses a body over maxMessageBytes with MessageTooLargeError and sends nothing',
+    async (_name, make) => {
+      const transport = make();
+      const broker = new Broker({ transport, logger: new RecordingLogger(), maxMessageBytes: LIMIT });
+      brokers.push(broker);
+      const subject = randomSubject('too-large');
+      const handled: number[] = [];
+      await broker.subscribe(subject, (body: Uint8Array) => {
+        handled.push(body.byteLength);
+      });
+      // msgpack encodes a Uint8Array body as bin16 (3-byte header) below 64 KiB, else bin32 (5).
+    const encoded = (size: number): number => size + (size < 0x10000 ? 3 : 5);
+      const sizes = fc.sample(fc.integer({ min: LIMIT - 5, max: 4 * LIMIT }), { numRuns: 20 });
+      let refused = 0;
+      for (const size of sizes) {
+        const outcome = await broker.publish(subject, new Uint8Array(size)).then(
+          () => 'sent' as const,
+          (error: unknown) => error,
+        );
+        if (encoded(size) > LIMIT) {
+          expect(outcome).toBeInstanceOf(MessageTooLargeError);
+          expect(isRelaybusError(outcome, ErrorCode.MessageTooLarge)).toBe(true);
+          expect(String((outcome as Error).message)).toContain('maxMessageBytes');
+          refused++;
+        } else {
+          expect(outcome).toBe('sent');
+        }
+      }
+      await broker.publish(subject, new Uint8Array(16));
+      await until(() => handled.includes(16), 10_000, 'a small message after the refused ones');
+      expect(handled.filter((size) => encoded(size) > LIMIT)).toEqual([]);
+      expect(refused).toBeGreaterThan(0);
+    },
+  );
 });
