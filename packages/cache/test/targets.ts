@@ -24,7 +24,8 @@ export interface Target {
   start(): Promise<RunningTarget>;
 }
 
-const standalone: Target = {
+/** A local redis-server. */
+export const STANDALONE_TARGET: Target = {
   name: 'standalone redis-server',
   cluster: false,
   unavailable: async () => undefined,
@@ -43,7 +44,8 @@ const standalone: Target = {
   },
 };
 
-const cluster: Target = {
+/** A local 3-primary redis-server Cluster. */
+export const CLUSTER_TARGET: Target = {
   name: 'redis-server Cluster',
   cluster: true,
   unavailable: async () => undefined,
@@ -62,7 +64,7 @@ const cluster: Target = {
   },
 };
 
-const EMBEDDED = fileURLToPath(new URL('../../embedded-redis/dist/index.js', import.meta.url));
+const EMBEDDED_DIST = fileURLToPath(new URL('../../embedded-redis/dist/index.js', import.meta.url));
 
 interface EmbeddedServer {
   readonly url?: string;
@@ -80,7 +82,7 @@ async function probeEmbedded(): Promise<string | undefined> {
   let running: RunningTarget | undefined;
   let subscriber: Redis | undefined;
   try {
-    running = await embedded.start();
+    running = await EMBEDDED.start();
     const raw = running.raw as Redis;
     subscriber = new Redis((running.redis as { url: string }).url);
     await subscriber.subscribe('probe-channel');
@@ -111,17 +113,17 @@ async function probeEmbedded(): Promise<string | undefined> {
 }
 
 /** The embedded server of `@relaybus/embedded-redis`, when it is built and starts. */
-const embedded: Target = {
+const EMBEDDED: Target = {
   name: 'embedded server',
   cluster: false,
   async unavailable() {
-    if (!existsSync(EMBEDDED)) return `${EMBEDDED} is not built`;
-    const module = (await import(pathToFileURL(EMBEDDED).href)) as { startEmbeddedRedis?: unknown };
+    if (!existsSync(EMBEDDED_DIST)) return `${EMBEDDED_DIST} is not built`;
+    const module = (await import(pathToFileURL(EMBEDDED_DIST).href)) as { startEmbeddedRedis?: unknown };
     if (typeof module.startEmbeddedRedis !== 'function') return 'it exports no startEmbeddedRedis';
     return probeEmbedded();
   },
   async start() {
-    const module = (await import(pathToFileURL(EMBEDDED).href)) as {
+    const module = (await import(pathToFileURL(EMBEDDED_DIST).href)) as {
       startEmbeddedRedis: (options?: object) => Promise<EmbeddedServer>;
     };
     const server = await module.startEmbeddedRedis();
@@ -140,12 +142,9 @@ const embedded: Target = {
 };
 
 /** The embedded server target alone (its `unavailable()` probes it). */
-export const EMBEDDED_TARGET: Target = embedded;
+export const EMBEDDED_TARGET: Target = EMBEDDED;
 
 /** `@relaybus/embedded-redis`'s dist module, for tests that use more of it (its clock). */
 export async function importEmbedded(): Promise<Record<string, unknown>> {
-  return (await import(pathToFileURL(EMBEDDED).href)) as Record<string, unknown>;
+  return (await import(pathToFileURL(EMBEDDED_DIST).href)) as Record<string, unknown>;
 }
-
-/** Every target, in the order the suites run them. */
-export const TARGETS: readonly Target[] = [standalone, cluster, embedded];

@@ -8,15 +8,9 @@ import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Cache, CacheSchemaError, cacheKeyNames, createCache } from '../src/index.js';
-import { type RunningTarget, TARGETS } from './targets.js';
+import type { RunningTarget, Target } from './targets.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/cache-child.mjs', import.meta.url));
-
-const reasons = await Promise.all(TARGETS.map((target) => target.unavailable()));
-TARGETS.forEach((target, index) => {
-  const reason = reasons[index];
-  if (reason !== undefined) console.log(`relaybus cache: skipping the ${target.name} suite: ${reason}`);
-});
 
 interface Child {
   readonly lines: string[];
@@ -34,9 +28,14 @@ function runChild(redis: RedisConnectionOptions, name: string, args: string[]): 
   return { lines, exited, kill: () => child.kill('SIGKILL') };
 }
 
-describe.each(TARGETS.map((target, index) => ({ target, reason: reasons[index] })))(
-  'cache on $target.name',
-  ({ target, reason }) => {
+/**
+ * The cache's behaviour suite on one kind of Redis; skipped, with the reason printed, when the
+ * target cannot run here.
+ */
+export async function describeCache(target: Target): Promise<void> {
+  const reason = await target.unavailable();
+  if (reason !== undefined) console.log(`relaybus cache: skipping the ${target.name} suite: ${reason}`);
+  describe(`cache on ${target.name}`, () => {
     let running: RunningTarget;
     const caches: Cache<unknown>[] = [];
 
@@ -391,5 +390,5 @@ describe.each(TARGETS.map((target, index) => ({ target, reason: reasons[index] }
         await c.close();
       });
     });
-  },
-);
+  });
+}
