@@ -264,7 +264,7 @@ describe('a maximum message size, enforced at publish', () => {
         handled.push(body.byteLength);
       });
       // msgpack encodes a Uint8Array body as bin16 (3-byte header) below 64 KiB, else bin32 (5).
-    const encoded = (size: number): number => size + (size < 0x10000 ? 3 : 5);
+      const encoded = (size: number): number => size + (size < 0x10000 ? 3 : 5);
       const sizes = fc.sample(fc.integer({ min: LIMIT - 5, max: 4 * LIMIT }), { numRuns: 20 });
       let refused = 0;
       for (const size of sizes) {
