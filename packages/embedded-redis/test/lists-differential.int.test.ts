@@ -134,6 +134,9 @@ describe('list replies match redis-server byte for byte', () => {
         'LPOS {k} a MAXLEN -1',
         'LPOS {k} a RANK',
         'LPOS {k} a FOO 1',
+        'LPOS {k} a RANK -9223372036854775808',
+        'LPOS {k} a RANK -9223372036854775808 COUNT 0',
+        'LPOS {k} a RANK 9223372036854775807',
       ].map(c),
     );
   });

@@ -358,6 +358,8 @@ const lpos: CommandHandler = (ctx, args) => {
     }
     i++;
   }
+  // Redis negates RANK in 64 bits: -2^63 stays negative and then acts as -1.
+  if (rank === -(2 ** 63)) rank = -1;
   const list = listOf(ctx, str(args[1] as Buffer));
   const element = args[2] as Buffer;
   const matches: number[] = [];
