@@ -91,7 +91,7 @@ describe('embedded server: keys', () => {
     for (const key of keys.slice(0, 298)) expect(seen.has(key)).toBe(true);
     const [, sets] = (await client.scan('0', 'COUNT', 1000, 'TYPE', 'list')) as [string, string[]];
     expect(sets).toEqual(['a-list']);
-    const [, matched] = (await client.scan('0', 'COUNT', 1000, 'MATCH', 'key:1?')) as [string, string[]];
+    const [, matched] = (await client.scan('0', 'MATCH', 'key:1?', 'COUNT', 1000)) as [string, string[]];
     expect(matched.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `key:1${i}`).sort());
     expect((await client.keys('key:2[0-4]')).sort()).toEqual([
       'key:20',
