@@ -250,7 +250,11 @@ class RedisCache<T> implements Cache<T> {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const inbox = new Inbox();
     const release = await this.#watch(names.channel, inbox, deadline, signal);
-    if (release === undefined) return undefined;
+    if (release === undefined) {
+      // No time left to subscribe (e.g. timeoutMs 0): still answer with what is there now.
+      const now = await this.#command('GET', () => this.#client().getBuffer(names.value));
+      return now === null ? undefined : await this.#decode(key, now);
+    }
     try {
       // Read only now that the subscription is in place: a write after this read is announced.
       const current = await this.#command('GET', () => this.#client().getBuffer(names.value));

@@ -178,6 +178,13 @@ export async function describeCache(target: Target): Promise<void> {
         expect(child.lines).toContain('done');
       });
 
+      it('with timeoutMs 0 reads once: the value when there is one, else undefined', async () => {
+        const c = cache(randomSubject('wait-zero'));
+        expect(await c.wait('k', { timeoutMs: 0 })).toBeUndefined();
+        await c.set('k', 'now');
+        expect(await c.wait('k', { timeoutMs: 0 })).toBe('now');
+      });
+
       it('resolves undefined after timeoutMs', async () => {
         const c = cache(randomSubject('wait-timeout'));
         const started = Date.now();
