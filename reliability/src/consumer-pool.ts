@@ -17,7 +17,8 @@ export interface ConsumerChildConfig {
 /** The compiled child script (the same path from src/ under vitest and from dist/). */
 export const CONSUMER_CHILD_SCRIPT = fileURLToPath(new URL('../dist/consumer-child.js', import.meta.url));
 
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = 60_000;
+const SPAWN_ATTEMPTS = 3;
 const OUTPUT_TAIL_BYTES = 4_096;
 
 interface Member {
@@ -74,12 +75,24 @@ export class ConsumerPool {
     victim.child.kill('SIGKILL');
     await victim.exited;
     this.#kills++;
-    if (!this.#stopped) this.#track(this.#spawn());
+    if (!this.#stopped) this.#track(this.#respawn());
   }
 
   /** Resolves once every replacement started so far is ready (rejects if one failed to start). */
   async ready(): Promise<void> {
     await Promise.all([...this.#starting]);
+  }
+
+  /** A replacement, tried again (a few times) when one fails to get ready, as a supervisor would. */
+  async #respawn(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#spawn();
+        return;
+      } catch (error) {
+        if (attempt >= SPAWN_ATTEMPTS || this.#stopped) throw error;
+      }
+    }
   }
 
   #track(start: Promise<void>): void {
@@ -103,6 +116,11 @@ export class ConsumerPool {
     clearTimeout(timer);
   }
 
+  #forget(member: Member): void {
+    const index = this.#members.indexOf(member);
+    if (index >= 0) this.#members.splice(index, 1);
+  }
+
   async #spawn(): Promise<void> {
     const child = spawn(process.execPath, [CONSUMER_CHILD_SCRIPT, JSON.stringify(this.#config)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,10 +133,12 @@ export class ConsumerPool {
     };
     this.#members.push(member);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`consumer child not ready after ${READY_TIMEOUT_MS} ms: ${member.output}`)),
-        READY_TIMEOUT_MS,
-      );
+      const timer = setTimeout(() => {
+        // Not ready in time: it must not start consuming later, unaccounted for.
+        child.kill('SIGKILL');
+        this.#forget(member);
+        reject(new Error(`consumer child not ready after ${READY_TIMEOUT_MS} ms: ${member.output}`));
+      }, READY_TIMEOUT_MS);
       const collect = (chunk: Buffer): void => {
         member.output = (member.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);
         if (/^ready$/m.test(member.output)) {
@@ -131,6 +151,7 @@ export class ConsumerPool {
       child.stderr?.on('data', collect);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
+        this.#forget(member);
         reject(
           new Error(`consumer child exited (code ${code}, signal ${signal}) before ready: ${member.output}`),
         );
