@@ -6,8 +6,8 @@
  * Scripts run synchronously on the event loop: nothing else is served while one runs. So no
  * other client can ever see `BUSY` and `SCRIPT KILL` can never reach a running script. Instead a
  * count hook checks the elapsed time every few thousand instructions and, once a script has run
- * past `lua-time-limit` ms (or `busy-reply-threshold`, default 5000), aborts it with an error, so
- * a runaway script costs the server that long and no more. Writes it made before that stay (there
+ * past `lua-time-limit` ms (or `busy-reply-threshold`, default 5000; 0 = no limit, as in Redis),
+ * aborts it with an error, so a runaway script costs the server that long and no more. Writes it made before that stay (there
  * is no rollback, as in Redis, where a script that wrote can only be stopped by SHUTDOWN NOSAVE).
  */
 import { createHash } from 'node:crypto';
@@ -186,11 +186,24 @@ export class ScriptEngine {
     lua.lua_settop(L, 0);
   }
 
+  /**
+   * `lua-time-limit` or its Redis 7 name `busy-reply-threshold` (whichever was changed from the
+   * default), in ms; 0 or less means no limit, as in Redis.
+   */
   #timeLimitMs(): number {
     const config = this.#server.config;
-    const text = config.get('lua-time-limit') ?? config.get('busy-reply-threshold');
-    const value = text === undefined ? Number.NaN : Number(text);
-    return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIME_LIMIT_MS;
+    const parse = (name: string): number | undefined => {
+      const text = config.get(name);
+      const value = text === undefined ? Number.NaN : Number(text);
+      return Number.isFinite(value) ? value : undefined;
+    };
+    const classic = parse('lua-time-limit');
+    const modern = parse('busy-reply-threshold');
+    const value =
+      classic !== undefined && classic !== DEFAULT_TIME_LIMIT_MS
+        ? classic
+        : (modern ?? classic ?? DEFAULT_TIME_LIMIT_MS);
+    return value > 0 ? value : Number.POSITIVE_INFINITY;
   }
 
   #compile(body: Buffer, sha: string): string | undefined {
