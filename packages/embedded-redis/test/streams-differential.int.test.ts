@@ -433,6 +433,19 @@ describe('streams: replies equal to redis-server 7.0', () => {
     );
   });
 
+  it('blocking reads inside MULTI answer at once, as on a timeout', async () => {
+    await same([
+      ['XGROUP', 'CREATE', '{k}', 'g', '$', 'MKSTREAM'],
+      ['MULTI'],
+      ['XREAD', 'BLOCK', '0', 'STREAMS', '{k}', '$'],
+      ['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', '{k}', '>'],
+      ['XADD', '{k}', '1-1', 'f', 'v'],
+      ['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', '{k}', '>'],
+      ['EXEC'],
+      ['XPENDING', '{k}', 'g'],
+    ]);
+  });
+
   it('a blocked XREADGROUP is answered by XADD from another connection', async () => {
     const run = async (port: number): Promise<string[]> => {
       const prefix = `streams-diff-block-${process.pid}-${++counter}`;
