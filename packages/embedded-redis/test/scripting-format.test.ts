@@ -27,7 +27,7 @@ describe('C number formatting', () => {
     expect(formatInteger({ flags: '0', width: 8, precision: undefined }, 'x', 4294967295)).toBe('ffffffff');
     expect(formatInteger({ flags: '0', width: 6, precision: undefined }, 'd', -42)).toBe('-00042');
     expect(formatInteger({ flags: '-', width: 5, precision: undefined }, 'd', 42)).toBe('42   ');
-    expect(formatFloat({ flags: '', width: 5, precision: 1 }, 'f', 2.71828)).toBe('  2.7');
+    expect(formatFloat({ flags: '', width: 5, precision: 1 }, 'f', 1.26)).toBe('  1.3');
     expect(formatFloat({ flags: '', width: 0, precision: undefined }, 'e', 12345.678)).toBe('1.234568e+04');
   });
 });
