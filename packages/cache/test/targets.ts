@@ -148,3 +148,54 @@ export const EMBEDDED_TARGET: Target = EMBEDDED;
 export async function importEmbedded(): Promise<Record<string, unknown>> {
   return (await import(pathToFileURL(EMBEDDED_DIST).href)) as Record<string, unknown>;
 }
+
+interface EmbeddedClusterModule {
+  startEmbeddedRedisCluster?: (options?: object) => Promise<{
+    readonly nodes: ReadonlyArray<{ host: string; port: number }>;
+    readonly urls: string[];
+    close(): Promise<void>;
+  }>;
+}
+
+/** The embedded server's Cluster mode, when `@relaybus/embedded-redis` is built with it. */
+const EMBEDDED_CLUSTER: Target = {
+  name: 'embedded Cluster',
+  cluster: true,
+  async unavailable() {
+    if (!existsSync(EMBEDDED_DIST)) return `${EMBEDDED_DIST} is not built`;
+    const module = (await import(pathToFileURL(EMBEDDED_DIST).href)) as EmbeddedClusterModule;
+    if (typeof module.startEmbeddedRedisCluster !== 'function') {
+      return 'it exports no startEmbeddedRedisCluster (yet)';
+    }
+    let running: RunningTarget | undefined;
+    try {
+      running = await EMBEDDED_CLUSTER.start();
+      const raw = running.raw as Cluster;
+      await raw.set('probe', '1', 'PX', 60_000);
+      await raw.get('probe');
+      await raw.eval("return redis.call(ARGV[1], KEYS[1] .. ':c', 'v')", 1, 'probe', 'spublish');
+      return undefined;
+    } catch (error) {
+      return `it cannot serve the cache yet: ${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      await running?.stop().catch(() => undefined);
+    }
+  },
+  async start() {
+    const module = (await import(pathToFileURL(EMBEDDED_DIST).href)) as Required<EmbeddedClusterModule>;
+    const started = await module.startEmbeddedRedisCluster();
+    const raw = new Cluster(started.nodes.map((node) => ({ host: node.host, port: node.port })));
+    return {
+      redis: { cluster: { nodes: started.urls } },
+      raw,
+      primaries: started.nodes.map((node) => `${node.host}:${node.port}`),
+      async stop() {
+        raw.disconnect();
+        await started.close();
+      },
+    };
+  },
+};
+
+/** The embedded Cluster target. */
+export const EMBEDDED_CLUSTER_TARGET: Target = EMBEDDED_CLUSTER;
