@@ -95,7 +95,7 @@ console.log(
   `soak: ${minutes} min at ${rate} msg/s, ${consumers} consumer processes, a SIGKILL every ${killEveryMs / 1_000} s, one Redis SIGKILL + restart at ${minutes / 2} min; redis-server ${server.url}`,
 );
 console.log(
-  'soak: t(s)  published  handled  handled/s  p50ms  p99ms  maxms  publisherRSS  consumersRSS  redisUsed (MB)',
+  'soak: t(s)  published  handled  handled/s  p50ms  p99ms  maxms  publisherRSS  consumersRSS  redisUsed (MB)  load1',
 );
 
 const started = Date.now();
