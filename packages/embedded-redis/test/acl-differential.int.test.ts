@@ -35,6 +35,14 @@ const STEPS: Step[] = [
   ['user', 'EVAL', "return redis.call('GET', 'other:a')", '0'],
   ['user', 'EVAL', "return redis.pcall('GET', 'other:a')", '0'],
   ['user', 'EVAL', "return redis.call('PUBLISH', 'other:c', 'm')", '0'],
+  [
+    'user',
+    'EVAL',
+    "return {redis.acl_check_cmd('GET', 'relaybus:a'), redis.acl_check_cmd('GET', 'other:a')}",
+    '0',
+  ],
+  ['user', 'EVAL', "return redis.acl_check_cmd('FLUSHALL')", '0'],
+  ['user', 'EVAL', "return redis.acl_check_cmd('NOSUCH')", '0'],
   // Redis rebuilds the command rules it prints from a bitmap; with one rule the text is the same.
   ['admin', 'ACL', 'SETUSER', 'relay', '-@all', '+get', '%R~ro:*', '%W~wo:*'],
   ['admin', 'ACL', 'GETUSER', 'relay'],

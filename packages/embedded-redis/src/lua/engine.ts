@@ -26,6 +26,7 @@ import {
   openLibraries,
   raise,
   setFunction,
+  toBuffer,
   toLatin1,
 } from './runtime.js';
 
@@ -324,6 +325,26 @@ export class ScriptEngine {
       return 1;
     });
     setFunction(L, 'debug', () => 0);
+    setFunction(L, 'acl_check_cmd', (state) => {
+      const run = this.#run;
+      const argc = lua.lua_gettop(state);
+      if (run === undefined || argc === 0) {
+        return fail(state, 'ERR Please specify at least one argument for this redis lib call', true);
+      }
+      const args: Buffer[] = [];
+      for (let i = 1; i <= argc; i++) {
+        const arg = toBuffer(state, i);
+        if (arg === undefined)
+          return fail(state, 'ERR Lua redis lib command arguments must be strings or integers', true);
+        args.push(arg);
+      }
+      const spec = this.#server.command(args[0]!.toString('latin1').toLowerCase());
+      if (spec === undefined) return fail(state, 'ERR Invalid command passed to redis.acl_check_cmd()', true);
+      const effective = effectiveSpec(spec, args);
+      const denied = this.#server.acl.check(run.client.user, effective, args, keyPositions(effective, args));
+      lua.lua_pushboolean(state, denied === undefined);
+      return 1;
+    });
     const numbers: [string, number][] = [
       ['LOG_DEBUG', 0],
       ['LOG_VERBOSE', 1],
