@@ -315,3 +315,50 @@ async function waitForBlocked(conn: RawConnection, count: number): Promise<void>
   }
   throw new Error(`expected ${count} blocked clients`);
 }
+
+/** A deterministic pseudo-random generator, so a failing sequence can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** LISTS_SEED=n replays another sequence. */
+describe('random list command sequences', () => {
+  it('give the same replies on both servers (300 commands over 3 keys)', async () => {
+    const random = seeded(Number(process.env.LISTS_SEED ?? 20_260_123));
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const keys = ['{k}', '{k}:a', '{k}:b'];
+    const values = ['a', 'b', 'c', ''];
+    const index = () => String(Math.floor(random() * 9) - 4);
+    const end = () => pick(['LEFT', 'RIGHT']);
+    const generators: (() => string[])[] = [
+      () => ['LPUSH', pick(keys), pick(values), pick(values)],
+      () => ['RPUSH', pick(keys), pick(values)],
+      () => ['LPUSHX', pick(keys), pick(values)],
+      () => ['LPOP', pick(keys)],
+      () => ['RPOP', pick(keys), String(Math.floor(random() * 3))],
+      () => ['LRANGE', pick(keys), index(), index()],
+      () => ['LINDEX', pick(keys), index()],
+      () => ['LSET', pick(keys), index(), pick(values)],
+      () => ['LINSERT', pick(keys), pick(['BEFORE', 'AFTER']), pick(values), 'x'],
+      () => ['LREM', pick(keys), index(), pick(values)],
+      () => ['LTRIM', pick(keys), index(), index()],
+      () => [
+        'LPOS',
+        pick(keys),
+        pick(values),
+        'RANK',
+        pick(['1', '-1', '2']),
+        'COUNT',
+        pick(['0', '1', '2']),
+      ],
+      () => ['LMOVE', pick(keys), pick(keys), end(), end()],
+      () => ['LMPOP', '2', pick(keys), pick(keys), end(), 'COUNT', String(1 + Math.floor(random() * 3))],
+      () => ['LLEN', pick(keys)],
+    ];
+    await same(Array.from({ length: 300 }, () => pick(generators)()));
+  });
+});

@@ -30,7 +30,15 @@ async function replay(steps: readonly string[], protocol: 2 | 3): Promise<[strin
         const args = step.split(' ').map((arg) => arg.replaceAll('{k}', prefix).replaceAll('\\s', ' '));
         out.push(`${step} → ${await conn.send(args)}`);
       }
-      await conn.send(['DEL', prefix, `${prefix}:a`, `${prefix}:b`, `${prefix}:d`, `${prefix}:s`]);
+      await conn.send([
+        'DEL',
+        prefix,
+        `${prefix}:a`,
+        `${prefix}:b`,
+        `${prefix}:d`,
+        `${prefix}:s`,
+        `${prefix}:l`,
+      ]);
       return out;
     } finally {
       conn.close();
@@ -317,3 +325,61 @@ async function blocked(conn: RawConnection, count: number): Promise<void> {
   }
   throw new Error(`expected ${count} blocked clients`);
 }
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** LISTS_SEED=n replays another sequence. */
+describe('random sorted-set command sequences', () => {
+  it('give the same replies on both servers (300 commands over 3 keys, RESP2 and RESP3)', async () => {
+    for (const protocol of [2, 3] as const) {
+      const random = seeded(Number(process.env.LISTS_SEED ?? 7_000) + protocol);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      const keys = ['{k}', '{k}:a', '{k}:b'];
+      const members = ['a', 'b', 'c', 'd', 'e'];
+      const scores = ['0', '1', '1.5', '-2', '0.1', '+inf', '-inf', '3e2'];
+      const bound = () => pick(['-inf', '+inf', '0', '(1', '1.5', '(0.1', '2']);
+      const lex = () => pick(['-', '+', '[a', '(b', '[c', '(e']);
+      const rank = () => String(Math.floor(random() * 7) - 3);
+      const generators: (() => string)[] = [
+        () =>
+          `ZADD ${pick(keys)} ${pick(['', 'NX ', 'XX ', 'GT ', 'LT CH ', 'CH '])}${pick(scores)} ${pick(members)} ${pick(scores)} ${pick(members)}`,
+        () => `ZINCRBY ${pick(keys)} ${pick(scores)} ${pick(members)}`,
+        () => `ZREM ${pick(keys)} ${pick(members)} ${pick(members)}`,
+        () => `ZSCORE ${pick(keys)} ${pick(members)}`,
+        () => `ZRANK ${pick(keys)} ${pick(members)}`,
+        () => `ZREVRANK ${pick(keys)} ${pick(members)}`,
+        () => `ZCOUNT ${pick(keys)} ${bound()} ${bound()}`,
+        // Lexicographic ranges are only specified when all scores are equal: their own key.
+        () => `ZADD {k}:l 0 ${pick(members)}`,
+        () => `ZREM {k}:l ${pick(members)}`,
+        () => `ZLEXCOUNT {k}:l ${lex()} ${lex()}`,
+        () => `ZREMRANGEBYLEX {k}:l ${lex()} ${lex()}`,
+        () =>
+          `ZRANGE ${pick(keys)} ${rank()} ${rank()}${pick(['', ' REV', ' WITHSCORES', ' REV WITHSCORES'])}`,
+        () =>
+          `ZRANGE ${pick(keys)} ${bound()} ${bound()} BYSCORE${pick(['', ' REV'])} LIMIT ${pick(['0', '1'])} ${pick(['-1', '1', '2'])} WITHSCORES`,
+        () => `ZRANGE {k}:l ${lex()} ${lex()} BYLEX${pick(['', ' REV'])} LIMIT 0 ${pick(['-1', '2'])}`,
+        () => `ZREMRANGEBYSCORE ${pick(keys)} ${bound()} ${bound()}`,
+        () => `ZREMRANGEBYRANK ${pick(keys)} ${rank()} ${rank()}`,
+        () => `ZPOPMIN ${pick(keys)}${pick(['', ' 2'])}`,
+        () => `ZPOPMAX ${pick(keys)}${pick(['', ' 0', ' 3'])}`,
+        () => `ZMPOP 2 ${pick(keys)} ${pick(keys)} ${pick(['MIN', 'MAX'])} COUNT 2`,
+        () =>
+          `ZUNIONSTORE ${pick(keys)} 2 ${pick(keys)} ${pick(keys)} AGGREGATE ${pick(['SUM', 'MIN', 'MAX'])}`,
+        () => `ZINTER 2 ${pick(keys)} ${pick(keys)} WITHSCORES`,
+        () => `ZRANGESTORE ${pick(keys)} ${pick(keys)} ${rank()} ${rank()}`,
+        () => `ZCARD ${pick(keys)}`,
+      ];
+      await same(
+        Array.from({ length: 300 }, () => pick(generators)()),
+        protocol,
+      );
+    }
+  });
+});
