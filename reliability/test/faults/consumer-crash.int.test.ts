@@ -10,8 +10,11 @@ const RUN_MS = pick(10_000, 60_000);
 const RATE_PER_SECOND = pick(200, 500);
 const CONSUMERS = 3;
 const KILL_EVERY_MS = 1_000;
-/** Kills the run needs at least: it goes on past RUN_MS (up to twice it) until it has them. */
-const MIN_KILLS = pick(6, 45);
+/**
+ * Kills the run needs at least: it goes on past RUN_MS (up to three times it) until it has them.
+ * Only a consumer that is up is killed, and on a loaded machine a replacement takes seconds to start.
+ */
+const MIN_KILLS = pick(5, 45);
 const MIN_IDLE_MS = 1_000;
 
 let server: RedisServer;
@@ -52,7 +55,7 @@ describe('consumer crashes', () => {
       const load = new SteadyPublisher(broker, subject, RATE_PER_SECOND);
       load.start();
       const endAt = Date.now() + RUN_MS;
-      const hardEndAt = Date.now() + 2 * RUN_MS;
+      const hardEndAt = Date.now() + 3 * RUN_MS;
       while ((Date.now() < endAt || pool.kills < MIN_KILLS) && Date.now() < hardEndAt) {
         await pace(KILL_EVERY_MS);
         await pool.killOne();
@@ -82,6 +85,6 @@ describe('consumer crashes', () => {
       expect(load.failures).toEqual([]);
       expect(deadLettered).toBe(0);
     },
-    2 * RUN_MS + 90_000,
+    3 * RUN_MS + 90_000,
   );
 });
