@@ -365,7 +365,7 @@ export const EDGE_CASES: readonly DiffCase[] = [
   {
     family: 'connection',
     name: 'malformed multibulk requests get a protocol error and the connection closes',
-    connections: 4,
+    connections: 7,
     steps: [
       { raw: '*1\r\n$x\r\n', on: 0 },
       { closed: 0 },
@@ -375,6 +375,12 @@ export const EDGE_CASES: readonly DiffCase[] = [
       { closed: 2 },
       { raw: '*1\r\n$-5\r\n', on: 3 },
       { closed: 3 },
+      { raw: '*1\r\n$600000000\r\n', on: 4 },
+      { closed: 4 },
+      { raw: '*3000000000\r\n', on: 5 },
+      { closed: 5 },
+      // Redis skips the two bytes after a bulk without checking they are CRLF.
+      { raw: '*1\r\n$3\r\nGETxx', on: 6 },
     ],
   },
   {
