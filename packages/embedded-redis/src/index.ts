@@ -1,8 +1,9 @@
 import { Acl } from './acl.js';
+import { type AofFsync, type AofOptions, attachAof } from './aof.js';
 import { type Clock, ManualClock, realClock } from './clock.js';
 import { EmbeddedServer } from './server.js';
 
-export type { Clock };
+export type { AofFsync, AofOptions, Clock };
 export { EmbeddedServer, ManualClock, realClock };
 
 /** Options of `startEmbeddedRedis`. */
@@ -15,6 +16,8 @@ export interface EmbeddedRedisOptions {
   password?: string;
   /** Time source for TTLs, stream ids and timeouts; default the wall clock. */
   clock?: Clock;
+  /** Persistence: an append-only file in `dir`, replayed on start and on `restart()`. */
+  aof?: AofOptions;
 }
 
 /** A running embedded server. */
@@ -27,7 +30,10 @@ export interface EmbeddedRedis {
   readonly server: EmbeddedServer;
   /** Stops the server and closes every connection. */
   close(): Promise<void>;
-  /** Stops and starts again on the same port (clients are disconnected). */
+  /**
+   * Stops and starts again on the same port: clients are disconnected; with `aof` the data is
+   * replayed from the file, without it the new run starts empty (as a restarted Redis would).
+   */
   restart(): Promise<void>;
 }
 
@@ -46,6 +52,17 @@ function validate(options: EmbeddedRedisOptions): void {
   }
   if (password !== undefined && (typeof password !== 'string' || password === '')) {
     throw new TypeError('startEmbeddedRedis: option "password" must be a non-empty string');
+  }
+  const aof = options.aof;
+  if (aof !== undefined) {
+    if (typeof aof.dir !== 'string' || aof.dir === '') {
+      throw new TypeError('startEmbeddedRedis: option "aof.dir" must be a non-empty string');
+    }
+    if (!['always', 'everysec', 'no'].includes(aof.fsync)) {
+      throw new RangeError(
+        `startEmbeddedRedis: option "aof.fsync" must be one of always, everysec, no; got ${String(aof.fsync)}`,
+      );
+    }
   }
 }
 
@@ -66,6 +83,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Pr
       acl: new Acl(options.password === undefined ? {} : { password: options.password }),
       config: { requirepass: options.password ?? '' },
     });
+    attachAof(server, options.aof);
     port = await server.listen(port, host);
     server.onShutdown = () => {
       closed = true;

@@ -179,12 +179,18 @@ export class EmbeddedServer implements ServerCore {
   dirty = 0;
   /** Write commands that changed the dataset go here (set by the AOF). */
   propagator: Propagator | undefined;
+  /** Runs before replies are written to sockets (the AOF writes and fsyncs its queue here). */
+  beforeReply: (() => void) | undefined;
+  /** Replacement commands to propagate for the running command (SPOP → SREM …). */
+  #propagateAs: Buffer[][] | undefined;
   /** Limit of a Pub/Sub client's unsent output in bytes (0 = none). */
   pubsubOutputLimit = DEFAULT_PUBSUB_OUTPUT_LIMIT;
   /** Error reply injected for the next `injected.count` commands. */
   injected: { message: string; count: number } | undefined;
   /** A random 40-hex id of this server run (INFO run_id). */
   readonly runId = randomBytes(20).toString('hex');
+  /** The append-only file, when persistence is on (src/aof.ts). */
+  aof: { rewrite(): void; close(): void } | undefined;
   /** True while an AOF rewrite runs (INFO persistence). */
   aofRewriting = false;
   /** Called by SHUTDOWN (the handle closes the server). */
@@ -389,7 +395,9 @@ export class EmbeddedServer implements ServerCore {
       this.#nesting--;
     }
     this.stats.commandsProcessed++;
-    if (this.dirty !== dirtyBefore && !PROPAGATE_INNER.has(spec.name)) this.#propagate(client.db, args);
+    if (this.dirty !== dirtyBefore && !PROPAGATE_INNER.has(spec.name))
+      this.#propagateCommand(client.db, args);
+    else this.#propagateAs = undefined;
   }
 
   // ---- config ----
@@ -479,6 +487,8 @@ export class EmbeddedServer implements ServerCore {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
+    this.aof?.close();
+    this.aof = undefined;
     if (this.#expireTimer) clearInterval(this.#expireTimer);
     this.#expireTimer = undefined;
     this.#unsubscribeClock?.();
@@ -533,6 +543,7 @@ export class EmbeddedServer implements ServerCore {
       this.stats.netInputBytes += chunk.length;
       conn.parser.push(chunk);
       this.#processInput(conn);
+      this.beforeReply?.();
       this.#flush(conn);
       this.#flushDirty();
     });
@@ -617,6 +628,7 @@ export class EmbeddedServer implements ServerCore {
 
   #flushDirty(): void {
     if (this.#dirtyClients.size === 0) return;
+    this.beforeReply?.();
     for (const conn of this.#dirtyClients) {
       this.#dirtyClients.delete(conn);
       this.#flush(conn);
@@ -727,8 +739,9 @@ export class EmbeddedServer implements ServerCore {
       this.#innerPropagated = undefined;
       if (inner.length > 0) this.#propagateInner(inner);
     } else if (this.dirty !== dirtyBefore && block === undefined) {
-      this.#propagate(conn.db, args);
+      this.#propagateCommand(conn.db, args);
     }
+    this.#propagateAs = undefined;
   }
 
   #reject(conn: Connection, message: string): void {
@@ -755,6 +768,18 @@ export class EmbeddedServer implements ServerCore {
   }
 
   // ---- propagation (AOF) ----
+
+  /** Makes the running command propagate as `commands` instead of itself (nondeterministic commands). */
+  propagateAs(...commands: Buffer[][]): void {
+    this.#propagateAs = commands;
+  }
+
+  #propagateCommand(db: number, args: Buffer[]): void {
+    const replacement = this.#propagateAs;
+    this.#propagateAs = undefined;
+    if (replacement === undefined) this.#propagate(db, args);
+    else for (const command of replacement) this.#propagate(db, command);
+  }
 
   #propagate(db: number, args: Buffer[]): void {
     if (this.propagator === undefined) return;
@@ -870,6 +895,7 @@ export class EmbeddedServer implements ServerCore {
       setImmediate(() => {
         if (conn.closed || conn.parked !== undefined) return;
         this.#processInput(conn);
+        this.beforeReply?.();
         this.#flush(conn);
         this.#flushDirty();
       });
@@ -902,7 +928,7 @@ export class EmbeddedServer implements ServerCore {
         }
         if (!served) continue;
         this.#unpark(conn);
-        if (this.dirty !== dirtyBefore) this.#propagate(parked.db, parked.args);
+        if (this.dirty !== dirtyBefore) this.#propagateCommand(parked.db, parked.args);
         this.#resume(conn);
       }
     }

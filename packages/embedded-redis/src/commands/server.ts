@@ -466,6 +466,19 @@ export const commands: CommandFamily = [
       return undefined;
     },
   ),
+  command('bgrewriteaof', 1, ['admin', 'noscript', 'no_async_loading'], [0, 0, 0], ADMIN, (ctx) => {
+    const s = server(ctx);
+    if (s.aof !== undefined) {
+      s.aofRewriting = true;
+      try {
+        s.aof.rewrite();
+      } finally {
+        s.aofRewriting = false;
+      }
+    }
+    ctx.out.simple('Background append only file rewriting started');
+    return undefined;
+  }),
   command(
     'shutdown',
     -1,

@@ -109,6 +109,12 @@ function shuffled(members: string[]): string[] {
   return members;
 }
 
+/** SPOP is random: the AOF records the members it removed. */
+function propagateSrem(ctx: CommandContext, key: Buffer, members: string[]): void {
+  const server = ctx.server as { propagateAs?: (...commands: Buffer[][]) => void };
+  server.propagateAs?.([Buffer.from('SREM'), key, ...members.map((m) => Buffer.from(m, 'latin1'))]);
+}
+
 const spop: CommandHandler = (ctx, args) => {
   const key = keyOf(args[1]);
   if (args.length > 3) throw new ReplyError(ERR_SYNTAX);
@@ -124,6 +130,7 @@ const spop: CommandHandler = (ctx, args) => {
     const members = [...set];
     const member = members[Math.floor(Math.random() * members.length)] as string;
     set.delete(member);
+    propagateSrem(ctx, args[1] as Buffer, [member]);
     if (set.size === 0) ctx.db.delete(key);
     else ctx.db.touch(key);
     ctx.out.bulk(Buffer.from(member, 'latin1'));
@@ -135,6 +142,7 @@ const spop: CommandHandler = (ctx, args) => {
   }
   const picked = count >= set.size ? ordered(set) : shuffled([...set]).slice(0, count);
   for (const m of picked) set.delete(m);
+  propagateSrem(ctx, args[1] as Buffer, picked);
   if (set.size === 0) ctx.db.delete(key);
   else ctx.db.touch(key);
   writeMembers(ctx, picked);
