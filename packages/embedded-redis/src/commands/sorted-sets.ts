@@ -67,8 +67,15 @@ function store(ctx: CommandContext, key: string, items: Iterable<ScoredMember>):
   return zset.size;
 }
 
+/** CORE's socket writer can encode a binary string directly, without a Buffer per member. */
+interface Latin1Writer extends ReplyWriter {
+  bulkLatin1(value: string): void;
+}
+
 function bulkMember(out: ReplyWriter, member: string): void {
-  out.bulk(Buffer.from(member, 'latin1'));
+  if (typeof (out as Partial<Latin1Writer>).bulkLatin1 === 'function')
+    (out as Latin1Writer).bulkLatin1(member);
+  else out.bulk(Buffer.from(member, 'latin1'));
 }
 
 /** Writes members, with scores as Redis 7.0 does: flat pairs in RESP2, [member, score] pairs in RESP3. */
