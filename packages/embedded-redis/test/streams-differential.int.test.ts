@@ -433,6 +433,30 @@ describe('streams: replies equal to redis-server 7.0', () => {
     );
   });
 
+  it('trims with LIMIT, FULL with COUNT 0 and reads past deleted entries', async () => {
+    const many: Step[] = Array.from({ length: 320 }, (_, i) => ['XADD', '{k}', `${i + 1}-0`, 'f', String(i)]);
+    await same([
+      ...many,
+      ['XADD', '{k}', 'MAXLEN', '~', '10', 'LIMIT', '100', '400-0', 'f', 'x'],
+      ['XLEN', '{k}'],
+      ['XTRIM', '{k}', 'MINID', '~', '300', 'LIMIT', '150'],
+      ['XLEN', '{k}'],
+      ['XTRIM', '{k}', 'MINID', '~', '300'],
+      ['XLEN', '{k}'],
+      ['XDEL', '{k}', '301-0', '302-0', '320-0'],
+      ['XGROUP', 'CREATE', '{k}', 'g', '300-0'],
+      ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '3', 'STREAMS', '{k}', '>'],
+      ['XINFO', 'GROUPS', '{k}'],
+      ['XREAD', 'COUNT', '2', 'STREAMS', '{k}', '318'],
+      ['XREVRANGE', '{k}', '+', '(318-0'],
+      ['XINFO', 'STREAM', '{k}', 'FULL', 'COUNT', '0'],
+      ['XADD', '{k}:2', 'MINID', '~', '5', 'LIMIT', '0', '1-0', 'f', 'v'],
+      ['XADD', '{k}:2', 'NOMKSTREAM', 'MAXLEN', '0', '2-0', 'f', 'v'],
+      ['XINFO', 'STREAM', '{k}:2'],
+      ['XINFO', 'STREAM', '{k}:2', 'FULL'],
+    ]);
+  });
+
   it('blocking reads inside MULTI answer at once, as on a timeout', async () => {
     await same([
       ['XGROUP', 'CREATE', '{k}', 'g', '$', 'MKSTREAM'],
