@@ -170,6 +170,13 @@ export async function startEmbeddedRedisCluster(
   );
   const listening = new Set<number>();
   let closed = false;
+  // SHUTDOWN sent to a node stops that node, as stopNode does.
+  servers.forEach((server, index) => {
+    server.onShutdown = () => {
+      listening.delete(index);
+      void server.close();
+    };
+  });
   const closeAll = async (): Promise<void> => {
     closed = true;
     await Promise.all(

@@ -152,6 +152,20 @@ describe('startEmbeddedRedisCluster', () => {
     }
   });
 
+  it('stops a node on SHUTDOWN; startNode brings it back', async () => {
+    const connection = await RespConnection.connect(cluster.nodes[1]?.port as number);
+    connection.write(['SHUTDOWN', 'NOSAVE']);
+    await until(() => connection.closed);
+    await expect(RespConnection.connect(cluster.nodes[1]?.port as number)).rejects.toThrow();
+    await cluster.startNode(1);
+    const again = await RespConnection.connect(cluster.nodes[1]?.port as number);
+    try {
+      expect((await again.call(['CLUSTER', 'MYID'])).text).toBe(cluster.nodes[1]?.id);
+    } finally {
+      again.close();
+    }
+  });
+
   it('keeps a stopped node data and serves it again after startNode', async () => {
     const key = Array.from({ length: 50 }, (_, i) => `s${i}`).find(
       (k) => ownerOf(cluster, k) === 2,
