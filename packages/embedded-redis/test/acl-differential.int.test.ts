@@ -95,7 +95,7 @@ let real: Awaited<ReturnType<typeof startRedis>>;
 let sides: [Side, Side];
 
 beforeAll(async () => {
-  [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis()]);
+  [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis({ server: 'real' })]);
   const open = (make: () => Redis): Side => ({ admin: make(), user: make() });
   const options = { maxRetriesPerRequest: 0 } as const;
   sides = [

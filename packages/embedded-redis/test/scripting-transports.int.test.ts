@@ -466,7 +466,7 @@ let onEmbedded: Redis;
 let onReal: Redis;
 
 beforeAll(async () => {
-  [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis()]);
+  [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis({ server: 'real' })]);
   onEmbedded = new Redis(embedded.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
   onReal = new Redis(real.url, { maxRetriesPerRequest: 0 });
 });
