@@ -296,15 +296,22 @@ class RedisCache<T> implements Cache<T> {
     if (release === undefined) throw new Error('unreachable: a wait without a deadline timed out');
     try {
       for (;;) {
-        const claimed = await within(
-          this.#command('getOrSet claim', () =>
-            runScriptBuffer(this.#client(), CLAIM, [names.value, names.lock], [token, lockTtlMs]),
-          ),
-          undefined,
-          signal,
-        );
+        const claim = this.#command('getOrSet claim', () =>
+          runScriptBuffer(this.#client(), CLAIM, [names.value, names.lock], [token, lockTtlMs]),
+        ) as Promise<[number, Buffer | number | undefined]>;
+        let claimed: Within<[number, Buffer | number | undefined]>;
+        try {
+          claimed = await within(claim, undefined, signal);
+        } catch (error) {
+          // Aborted while claiming: a lock taken meanwhile goes back at once, not at its expiry.
+          claim.then(
+            (reply) => (reply[0] === 2 ? this.#unlock(key, names, token) : undefined),
+            () => undefined,
+          );
+          throw error;
+        }
         if (claimed.timedOut) continue;
-        const reply = claimed.value as [number, Buffer | number | undefined];
+        const reply = claimed.value;
         if (reply[0] === 1) return await this.#decode(key, reply[1] as Buffer);
         if (reply[0] === 2) return await this.#produce(key, names, producer, token, ttlMs, lockTtlMs);
         // Someone else produces: wait for the value, for the lock to be given back, or for the
@@ -356,11 +363,7 @@ class RedisCache<T> implements Cache<T> {
     } catch (error) {
       clearInterval(renew);
       // Let a waiter produce now instead of after the lock's time to live.
-      await this.#run(UNLOCK, [names.lock], [token, names.channel, this.#notifier.publishCommand]).catch(
-        (unlockError: unknown) => {
-          this.#options.logger.warn({ err: unlockError, key }, 'cache: could not release a getOrSet lock');
-        },
-      );
+      await this.#unlock(key, names, token);
       throw error;
     }
     clearInterval(renew);
@@ -372,6 +375,15 @@ class RedisCache<T> implements Cache<T> {
       ),
     );
     return value;
+  }
+
+  /** Gives the producer lock back if it is still ours and tells the waiters; never rejects. */
+  async #unlock(key: string, names: CacheKeyNames, token: string): Promise<void> {
+    try {
+      await this.#run(UNLOCK, [names.lock], [token, names.channel, this.#notifier.publishCommand]);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, key }, 'cache: could not release a getOrSet lock');
+    }
   }
 
   /**

@@ -322,6 +322,23 @@ export async function describeCache(target: Target): Promise<void> {
         expect(Date.now() - started).toBeLessThan(30_000);
       });
 
+      it('rejects a waiting getOrSet with an AbortError when aborted; the producer carries on', async () => {
+        const name = randomSubject('abort-getorset');
+        const c = cache<string>(name);
+        let finish: (value: string) => void = () => undefined;
+        const producing = c.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
+        await until(async () => (await running.raw.exists(cacheKeyNames('relaybus:', name, 'k').lock)) === 1);
+        const controller = new AbortController();
+        const waiting = c.getOrSet('k', () => 'never', { signal: controller.signal });
+        const outcome = waiting.catch((error: unknown) => error);
+        await until(async () => (await subscribers(cacheKeyNames('relaybus:', name, 'k').channel)) === 1);
+        controller.abort();
+        expect(await outcome).toMatchObject({ name: 'AbortError' });
+        finish('made');
+        expect(await producing).toBe('made');
+        expect(await c.get('k')).toBe('made');
+      });
+
       it('takes over when the lock holder dies (its lock expires)', async () => {
         const name = randomSubject('holder-dies');
         const holder = runChild(running.redis, name, ['hold', 'k', '800']);
