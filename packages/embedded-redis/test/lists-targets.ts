@@ -3,8 +3,24 @@
  * real `redis-server` (through @relaybus/testing) and the embedded one (`startEmbeddedRedis` once
  * src/index.ts exports it, else the in-process stand-in of lists-harness.ts).
  */
-import { startRedis } from '../../testing/dist/index.js';
+import { describe } from 'vitest';
+import { redisAvailability, startRedis } from '../../testing/dist/index.js';
 import { FakeServer, type RawConnection, tcpConnection } from './lists-harness.js';
+
+const availability = await redisAvailability();
+
+/** True when a real Redis (not the embedded fallback) is there to compare with. */
+export const canCompare = availability.available && availability.kind !== 'embedded';
+
+const skipReason = availability.available
+  ? 'no real redis-server: @relaybus/testing fell back to the embedded server'
+  : availability.reason;
+
+/** `describe` when a real Redis is there to compare with, else skipped with the reason in its title. */
+export function describeVsReal(name: string, body: () => void): void {
+  if (canCompare) describe(name, body);
+  else describe.skip(`${name} (skipped: ${skipReason}; set RELAYBUS_TEST_REDIS=real)`, body);
+}
 
 /** A server the tests can open raw connections to. */
 export interface Target {
