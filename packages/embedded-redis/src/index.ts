@@ -1,7 +1,7 @@
 import { Acl } from './acl.js';
 import { type AofFsync, type AofOptions, attachAof } from './aof.js';
 import { type Clock, ManualClock, realClock } from './clock.js';
-import { EmbeddedServer } from './server.js';
+import { DEFAULT_PUBSUB_OUTPUT_LIMIT, EmbeddedServer } from './server.js';
 
 export type { AofFsync, AofOptions, Clock };
 export { EmbeddedServer, ManualClock, realClock };

@@ -6,6 +6,7 @@ import { keySlot } from './crc16.js';
 import { KeyspaceDatabase } from './db.js';
 import { globMatch } from './glob.js';
 import { ProtocolError, RequestParser } from './resp/parser.js';
+import { type ReplyValue, TreeWriter } from './resp/tree.js';
 import { RespWriter } from './resp/writer.js';
 import {
   type AccessControl,
@@ -513,6 +514,67 @@ export class EmbeddedServer implements ServerCore {
     if (conn === undefined) return;
     conn.closeAfterReply = true;
     this.#flush(conn);
+  }
+
+  // ---- in-process API for tests ----
+
+  /**
+   * Runs one command in-process as an internal, authenticated client on database `db` and returns
+   * its decoded reply. Blocking commands do not block (they answer as on timeout).
+   */
+  run(args: readonly (string | Buffer)[], db = 0): ReplyValue {
+    const client = this.internalClient();
+    client.db = db;
+    const out = new TreeWriter(2);
+    this.execute(
+      client,
+      args.map((a) => (typeof a === 'string' ? Buffer.from(a, 'utf8') : a)),
+      out,
+      { noBlock: true, inScript: false },
+    );
+    this.beforeReply?.();
+    this.#serveReady();
+    this.#flushDirty();
+    return out.replies[0] ?? { kind: 'null' };
+  }
+
+  /** The string value of `key` (undefined when missing; WRONGTYPE error for another type). */
+  getString(key: string | Buffer, db = 0): Buffer | undefined {
+    const entry = this.database(db).getTyped(
+      typeof key === 'string' ? key : key.toString('latin1'),
+      'string',
+    );
+    return entry === undefined ? undefined : (entry.value as Buffer);
+  }
+
+  /** Stores a string value, optionally with a TTL in ms (as SET … PX). */
+  setString(
+    key: string | Buffer,
+    value: string | Buffer,
+    options: { db?: number; ttlMs?: number } = {},
+  ): void {
+    const args: (string | Buffer)[] = ['SET', key, value];
+    if (options.ttlMs !== undefined) args.push('PX', String(options.ttlMs));
+    const reply = this.run(args, options.db ?? 0);
+    if (reply.kind === 'error') throw new Error(reply.value);
+  }
+
+  /** Moves a manual clock forward by `ms` (throws with the real clock). */
+  advance(ms: number): void {
+    const clock = this.clock as Clock & { advance?: (ms: number) => void };
+    if (typeof clock.advance !== 'function') {
+      throw new Error(
+        'EmbeddedServer.advance: the server runs on the real clock; pass clock: new ManualClock()',
+      );
+    }
+    clock.advance(ms);
+  }
+
+  /** Makes the next `count` commands (from any client, but AUTH/HELLO) fail with `message`, e.g. `LOADING …`. */
+  injectError(message: string, count = 1): void {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`injectError: count must be an integer >= 0, got ${count}`);
+    this.injected = count === 0 ? undefined : { message, count };
   }
 
   /** Creates a client that is not a connection (AOF loading, in-process calls). */
