@@ -1,3 +1,4 @@
+import { makeTempDir, removeDir } from './process.js';
 import type { RedisServer, RedisServerOptions, RestartOptions } from './server.js';
 
 /**
@@ -26,11 +27,11 @@ export function serverChoice(explicit?: 'real' | 'embedded'): ServerChoice {
 }
 
 /**
- * What a real server can do and the embedded one cannot (a `restart({ kill: true })` crash, TLS,
- * redis-server arguments). A test catches it and skips with `reason`:
+ * What a real server can do and the embedded one cannot (TLS, redis-server arguments). A test
+ * catches it and skips with `reason`:
  *
  * ```ts
- * try { await server.restart({ kill: true }); }
+ * try { server = await startRedis({ tls: true }); }
  * catch (error) { if (error instanceof EmbeddedUnsupportedError) return ctx.skip(error.reason); throw error; }
  * ```
  */
@@ -59,11 +60,15 @@ export function announceEmbedded(why: string): void {
 
 /** The shape of `@relaybus/embedded-redis` this harness uses (checked when loaded). */
 interface EmbeddedModule {
-  startEmbeddedRedis(options: { port?: number; host?: string; password?: string }): Promise<{
+  startEmbeddedRedis(options: {
+    port?: number;
+    host?: string;
+    password?: string;
+    aof?: { dir: string; fsync: 'always' | 'everysec' | 'no' };
+  }): Promise<{
     readonly url: string;
     readonly host: string;
     readonly port: number;
-    readonly server: { close(): Promise<void>; listen(port: number, host: string): Promise<number> };
     close(): Promise<void>;
     restart(): Promise<void>;
   }>;
@@ -93,7 +98,7 @@ class EmbeddedRedisServer implements RedisServer {
 
   constructor(
     private readonly handle: Awaited<ReturnType<EmbeddedModule['startEmbeddedRedis']>>,
-    private readonly persistence: boolean,
+    private readonly dir: string | undefined,
   ) {}
 
   get url(): string {
@@ -108,28 +113,22 @@ class EmbeddedRedisServer implements RedisServer {
     return this.handle.port;
   }
 
-  async restart(options: RestartOptions = {}): Promise<void> {
+  /**
+   * Both kinds drop every connection at once (pending replies are not sent) and start a new
+   * server on the same port: with persistence it replays the append-only file (fsync always),
+   * without it the data is gone. `{ kill: true }` behaves the same: there is no process to
+   * SIGKILL, so a write torn by a dying process is not simulated.
+   */
+  async restart(_options: RestartOptions = {}): Promise<void> {
     if (this.stopped) throw new Error('cannot restart a stopped server');
-    if (options.kill) {
-      throw new EmbeddedUnsupportedError(
-        'restart({ kill: true }) needs a server process to SIGKILL, and the embedded server runs inside the test process',
-      );
-    }
-    if (this.persistence) {
-      // Keeping the same in-memory dataset across the restart gives what AOF with
-      // `appendfsync always` gives a real server: every acknowledged write is still there.
-      const server = this.handle.server;
-      await server.close();
-      await server.listen(this.handle.port, this.handle.host);
-    } else {
-      await this.handle.restart();
-    }
+    await this.handle.restart();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     await this.handle.close();
+    if (this.dir !== undefined) removeDir(this.dir);
   }
 }
 
@@ -140,10 +139,17 @@ export async function startEmbeddedServer(options: RedisServerOptions): Promise<
     throw new EmbeddedUnsupportedError(`redis-server arguments (${options.args.join(' ')})`);
   }
   const module = await loadEmbedded();
-  const handle = await module.startEmbeddedRedis({
-    port: 0,
-    host: '127.0.0.1',
-    ...(options.password === undefined ? {} : { password: options.password }),
-  });
-  return new EmbeddedRedisServer(handle, options.persistence ?? false);
+  const dir = options.persistence ? makeTempDir() : undefined;
+  try {
+    const handle = await module.startEmbeddedRedis({
+      port: 0,
+      host: '127.0.0.1',
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(dir === undefined ? {} : { aof: { dir, fsync: 'always' as const } }),
+    });
+    return new EmbeddedRedisServer(handle, dir);
+  } catch (error) {
+    if (dir !== undefined) removeDir(dir);
+    throw error;
+  }
 }

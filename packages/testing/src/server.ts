@@ -63,8 +63,9 @@ export interface RedisServer {
   /**
    * Stops the server (SIGTERM, or SIGKILL with `{ kill: true }`) and starts it again on the same
    * port and data dir. Resolves once it answers PING. With `persistence`, every acknowledged write
-   * is still there. Rejects for an external server; for the embedded server `{ kill: true }`
-   * rejects with `EmbeddedUnsupportedError` (no process to kill), so a test can skip.
+   * is still there. Rejects for an external server. The embedded server (persistence = its
+   * append-only file, fsync always) has no process to kill: `{ kill: true }` drops every
+   * connection at once and replays the file, like the plain restart.
    */
   restart(options?: RestartOptions): Promise<void>;
   /** Kills the server and removes its temp dir. Idempotent. Does nothing for an external server. */
