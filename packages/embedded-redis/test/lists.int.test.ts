@@ -102,6 +102,23 @@ describe('lists through iovalkey', () => {
     expect(await pusher.lrange(`${key}:d`, 0, -1)).toEqual(['x']);
   });
 
+  it('waits once on a key named twice and is not served twice', async () => {
+    const [a, b, pusher] = [connect(), connect(), connect()];
+    const key = randomSubject('twice');
+    const first = a.blpop(key, key, 0);
+    await until(async () => (await blockedClients(pusher)) === 1, 10_000);
+    await pusher.rpush(key, 'one');
+    expect(await first).toEqual([key, 'one']);
+    const second = a.blpop(`${key}:other`, 0);
+    await until(async () => (await blockedClients(pusher)) === 1, 10_000);
+    const third = b.blpop(key, 0);
+    await until(async () => (await blockedClients(pusher)) === 2, 10_000);
+    await pusher.rpush(key, 'two');
+    expect(await third).toEqual([key, 'two']);
+    await pusher.rpush(`${key}:other`, 'three');
+    expect(await second).toEqual([`${key}:other`, 'three']);
+  });
+
   it('BLMPOP and BLMOVE wake on a push to any of their keys', async () => {
     const [a, pusher] = [connect(), connect()];
     const k1 = randomSubject('m1');

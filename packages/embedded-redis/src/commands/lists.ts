@@ -120,7 +120,8 @@ export function block(
 ): Block {
   return {
     kind: 'block',
-    keys,
+    // A key named twice (BLPOP k k 0) is waited on once.
+    keys: [...new Set(keys)],
     timeoutMs,
     retry: (ctx) => {
       try {
