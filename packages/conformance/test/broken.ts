@@ -487,6 +487,32 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
     { history: /newest first/ },
     { history: (messages) => [...messages].reverse() },
   ),
+  {
+    name: 'requeue-leaks-to-groups',
+    description:
+      'a requeue appends a copy of the message to the subject, which every group reads (the Streams fault before requeued copies named their group)',
+    caughtBy: { 'requeue-stays-in-group': /other group/ },
+    wrap: (inner: Transport) =>
+      new FaultyTransport(
+        inner,
+        withDelivery({
+          nack: async (delivery, options) => {
+            // Leaks once per message (a leaked copy is requeued properly), so the fault is bounded.
+            if (!(options?.requeue ?? true) || delivery.headers['x-conformance-leaked'] !== undefined) {
+              return delivery.nack(options);
+            }
+            await inner.publisher().publish(delivery.subject, {
+              id: delivery.id,
+              payload: delivery.payload,
+              headers: { ...delivery.headers, 'x-conformance-leaked': '1' },
+              delayMs: options?.delayMs,
+            });
+            return delivery.ack();
+          },
+        }),
+        'requeue-leaks-to-groups',
+      ),
+  },
   variant(
     'ignores-group',
     'every subscription joins one group whatever group it names',

@@ -34,12 +34,13 @@ for _, entry in ipairs(reply[2]) do
       local args = { dlq, 'MAXLEN', '~', ARGV[8], '*' }
       for f = 1, #fields, 2 do
         local name = fields[f]
-        if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' and name ~= 'q' and name ~= 'w' then
+        if name ~= 'd' and name ~= 'r' and name ~= 's' and name ~= 'e' and name ~= 'q' and name ~= 'w' and name ~= 'g' then
           args[#args + 1] = name
           args[#args + 1] = fields[f + 1]
         end
       end
       args[#args + 1] = 'r'; args[#args + 1] = 'max-deliveries'
+      args[#args + 1] = 'g'; args[#args + 1] = group
       args[#args + 1] = 's'; args[#args + 1] = ARGV[7]
       args[#args + 1] = 'e'; args[#args + 1] = id
       args[#args + 1] = 'd'; args[#args + 1] = tostring(count - 1)

@@ -1,6 +1,7 @@
 -- Moves dead letters back onto their stream, oldest first: each copy loses its dead-letter fields
 -- (reason, subject, entry id, time) and its delivery count, so it is delivered as new; XADD and XDEL
--- happen in one atomic step.
+-- happen in one atomic step. A copy keeps its `g` field (the group that dead-lettered it), so it is
+-- delivered again to that group only.
 -- KEYS[1] dead-letter stream, KEYS[2] stream
 -- ARGV[1] most entries to move, ARGV[2] trim strategy ('' | 'MAXLEN' | 'MINID'), ARGV[3] threshold
 -- Returns the number of entries moved.

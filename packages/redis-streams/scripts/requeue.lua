@@ -1,6 +1,7 @@
 -- Requeue in the republish model: for each (entry id, deliveries) pair still pending with this
 -- consumer, append a copy of the entry whose `d` field (deliveries before the copy) is the given
--- count and whose `q` field names the entry it copies, then XACK the original, in one atomic step. Entries no longer pending with this consumer
+-- count, whose `q` field names the entry it copies and whose `g` field names the group it is for
+-- (other groups skip it), then XACK the original, in one atomic step. Entries no longer pending with this consumer
 -- (acked, or reclaimed by another consumer) are left alone; entries whose data was trimmed away
 -- are only acked.
 -- KEYS[1] stream
@@ -21,7 +22,7 @@ for i = 5, #ARGV, 2 do
       args[#args + 1] = '*'
       local fields = found[1][2]
       for f = 1, #fields, 2 do
-        if fields[f] ~= 'd' and fields[f] ~= 'q' then
+        if fields[f] ~= 'd' and fields[f] ~= 'q' and fields[f] ~= 'g' then
           args[#args + 1] = fields[f]
           args[#args + 1] = fields[f + 1]
         end
@@ -33,6 +34,9 @@ for i = 5, #ARGV, 2 do
       -- Marks the entry as a copy (of this entry id), so history() lists each message once.
       args[#args + 1] = 'q'
       args[#args + 1] = id
+      -- The copy is for this group only: every other group reading the stream acks it unseen.
+      args[#args + 1] = 'g'
+      args[#args + 1] = group
       redis.call('XADD', unpack(args))
       appended = appended + 1
     end

@@ -14,6 +14,7 @@ import { ConfigError, Header, type Headers, type OutgoingMessage } from '@relayb
  * | `k` | partition / ordering key, absent when none |
  * | `d` | deliveries before this copy (requeued copies; absent = 0) |
  * | `q` | requeued copies only: the stream entry id this entry is a copy of |
+ * | `g` | requeued copies only: the group the copy is for (other groups ack it without delivering) |
  * | `r` | dead letters only: reason |
  * | `s` | dead letters only: original subject |
  * | `e` | dead letters only: stream entry id of the dead-lettered entry |
@@ -28,6 +29,7 @@ export const Field = {
   key: 'k',
   deliveries: 'd',
   copyOf: 'q',
+  group: 'g',
   reason: 'r',
   subject: 's',
   entryId: 'e',
@@ -90,6 +92,8 @@ export interface DecodedEntry {
   readonly publishedAtMs: number;
   /** Requeued copies only: the stream entry id this entry copies. */
   readonly copyOf: string | undefined;
+  /** Requeued copies only: the consumer group the copy is meant for. */
+  readonly forGroup: string | undefined;
   /** Dead letters only: when (server time, microseconds since the epoch), 0 when unknown. */
   readonly deadLetteredAtUs: number;
 }
@@ -113,6 +117,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
   let subject: string | undefined;
   let publishedAtMs = 0;
   let copyOf: string | undefined;
+  let forGroup: string | undefined;
   let deadLetteredAtUs = 0;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fieldName(fields[i] as Buffer | string);
@@ -150,6 +155,9 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
       case Field.copyOf:
         copyOf = String(value);
         break;
+      case Field.group:
+        forGroup = String(value);
+        break;
       case Field.deadLetteredAt:
         deadLetteredAtUs = Number(String(value)) || 0;
         break;
@@ -172,6 +180,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
     reason,
     publishedAtMs,
     copyOf,
+    forGroup,
     deadLetteredAtUs,
   };
 }

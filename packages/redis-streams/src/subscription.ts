@@ -429,6 +429,17 @@ export class StreamsSubscription implements Subscription {
     const name = `${reader.keys.stream}\u0000${entryId}`;
     if (this.#held.has(name)) return;
     const decoded = decodedAlready ?? decodeEntry(fields, entryId);
+    if (decoded.forGroup !== undefined && decoded.forGroup !== this.group) {
+      // Another group's requeued copy: this group had the original already.
+      this.#track(
+        this.#context.acks
+          .ack(reader.keys.stream, this.group, entryId)
+          .catch((error: unknown) =>
+            this.#logger.warn({ err: error, entryId }, "could not skip another group's requeued copy"),
+          ),
+      );
+      return;
+    }
     const maxDeliveries = this.#settings.maxDeliveries;
     if (maxDeliveries > 0 && deliveryCount > maxDeliveries) {
       this.#track(

@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { utf8 } from '../bytes.js';
-import type { Consumer } from '../consumer.js';
+import { ackAll, type Consumer } from '../consumer.js';
 import type { ScenarioContext } from '../context.js';
 import { defineScenario } from '../scenario.js';
+import { observeFor } from '../wait.js';
 
 async function publishNumbered(ctx: ScenarioContext, subject: string, count: number): Promise<string[]> {
   const ids: string[] = [];
@@ -81,5 +82,38 @@ export const fanOutGroups = defineScenario({
         expect(deliveries - count, `duplicate deliveries in group ${g}`).toBe(0);
       }
     });
+  },
+});
+
+/** A redelivery is for the group that asked for it. */
+export const requeueStaysInGroup = defineScenario({
+  id: 'requeue-stays-in-group',
+  guarantee:
+    "a message one group requeues (at once or delayed) is delivered again to that group only: another group's consumer gets each message once",
+  needs: ['fanOutGroups', 'acknowledgements', 'requeue'],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const delayed = ctx.capabilities.delayedRequeue;
+    // Group A asks for every message again once (half of them delayed where the transport can).
+    const retrying = await ctx.consumer(subject, { group: ctx.group('retrying') }, async (delivery) => {
+      if (delivery.deliveryCount > 1) return delivery.ack();
+      const later = delayed && Number(new TextDecoder().decode(delivery.payload).split(' ')[1]) % 2 === 1;
+      return delivery.nack({ requeue: true, delayMs: later ? 50 : 0 });
+    });
+    const other = await ctx.consumer(subject, { group: ctx.group('other') }, ackAll);
+    const count = ctx.scaled(40);
+    const ids = await publishNumbered(ctx, subject, count);
+    await ctx.until(
+      () => retrying.count >= 2 * count && other.count >= count,
+      () =>
+        `group "retrying" got each of ${count} messages twice (${retrying.count} deliveries) and group "other" each once (${other.count})`,
+    );
+    // The requeued copies are in place now; give them time to reach the other group, if they would.
+    await observeFor(300);
+    expect([...other.ids()].sort(), 'messages of the other group').toEqual([...ids].sort());
+    expect(other.duplicates(), "the other group's deliveries of a message another group requeued").toEqual(
+      [],
+    );
+    expect(other.count, 'deliveries to the other group').toBe(count);
   },
 });

@@ -9,7 +9,7 @@ import {
   brokerRoundTrip,
 } from './broker.js';
 import { delayedPublish, nackRequeueDelay } from './delay.js';
-import { competingConsumers, fanOutGroups } from './groups.js';
+import { competingConsumers, fanOutGroups, requeueStaysInGroup } from './groups.js';
 import { history } from './history.js';
 import {
   abortSignal,
@@ -54,6 +54,7 @@ export const ALL_SCENARIOS: readonly Scenario[] = [
   manyPublishersSubscribers,
   competingConsumers,
   fanOutGroups,
+  requeueStaysInGroup,
   ackRemoves,
   nackRequeue,
   requeueYields,
