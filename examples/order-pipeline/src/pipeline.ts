@@ -38,7 +38,9 @@ export async function runPipeline(
   });
   const markSettled = (orderId: string) => {
     settled.add(orderId);
-    if (settled.size === count && audited.length === count) allSettled();
+    if (settled.size === count && (audited.length === count || !transport.capabilities.fanOutGroups)) {
+      allSettled();
+    }
   };
 
   for (const worker of ['worker-a', 'worker-b'] as const) {
@@ -52,7 +54,8 @@ export async function runPipeline(
           throw new Reject(`quantity must be positive, got ${order.quantity}`);
         }
         if (order.sku === 'SKU-MISSING') {
-          const last = delivery.deliveryCount === 3;
+          // Without redelivery (Pub/Sub) the first failure is the last one.
+          const last = delivery.deliveryCount === 3 || !transport.capabilities.requeue;
           print(`${worker}  ${order.orderId}  attempt ${delivery.deliveryCount} failed: unknown SKU`);
           if (last) markSettled(order.orderId);
           throw new Error(`unknown SKU ${order.sku}`);
@@ -69,14 +72,20 @@ export async function runPipeline(
       },
     );
   }
-  await broker.subscribe<Order>(
-    'orders',
-    (order) => {
-      audited.push(order.orderId);
-      if (settled.size === count && audited.length === count) allSettled();
-    },
-    { group: 'audit' },
-  );
+  // A second group sees every order, beside the workers, where the transport has fan-out groups.
+  const audits = transport.capabilities.fanOutGroups;
+  if (audits) {
+    await broker.subscribe<Order>(
+      'orders',
+      (order) => {
+        audited.push(order.orderId);
+        if (settled.size === count && audited.length === count) allSettled();
+      },
+      { group: 'audit' },
+    );
+  } else {
+    print(`audit     skipped: ${transport.name} has no fan-out groups`);
+  }
 
   for (let i = 1; i <= count; i++) {
     const orderId = `order-${String(i).padStart(3, '0')}`;
