@@ -73,6 +73,28 @@ describe('startEmbeddedRedisCluster', () => {
     expect(await client.mget('{user1}:a', '{user1}:b')).toEqual(['1', '2']);
   });
 
+  it('routes scripts, streams with consumer groups and blocking reads through the Cluster client', async () => {
+    const stream = '{orders}:stream';
+    expect(await client.eval("return redis.call('INCR', KEYS[1])", 1, '{orders}:n')).toBe(1);
+    await client.xgroup('CREATE', stream, 'workers', '$', 'MKSTREAM');
+    const reader = client.duplicate();
+    try {
+      const pending = reader.xreadgroup('GROUP', 'workers', 'w1', 'BLOCK', 5_000, 'STREAMS', stream, '>');
+      // Wait until the read is parked on the owner, then an XADD from another connection wakes it.
+      const owner = raw[ownerOf(cluster, stream)] as RespConnection;
+      await until(async () =>
+        /blocked_clients:1\r\n/.test((await owner.call(['INFO', 'clients'])).text ?? ''),
+      );
+      await client.xadd(stream, '1-1', 'id', '42');
+      const reply = (await pending) as Array<[string, Array<[string, string[]]>]>;
+      expect(reply[0]?.[0]).toBe(stream);
+      expect(reply[0]?.[1]).toEqual([['1-1', ['id', '42']]]);
+      expect(await client.xack(stream, 'workers', '1-1')).toBe(1);
+    } finally {
+      reader.disconnect();
+    }
+  });
+
   it('redirects a key of another node with MOVED and rejects keys across slots with CROSSSLOT', async () => {
     const key = Array.from({ length: 50 }, (_, i) => `k${i}`).find(
       (k) => ownerOf(cluster, k) === 1,

@@ -227,6 +227,18 @@ export const MORE_CASES: readonly DiffCase[] = [
   },
   {
     family: 'streams',
+    name: 'a blocked XREADGROUP has already created its consumer',
+    steps: [
+      'XGROUP CREATE s g $ MKSTREAM',
+      { send: 'XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >', on: 1 },
+      { blocked: 1 },
+      { c: 'XINFO CONSUMERS s g', mode: 'shape' },
+      'XADD s 1-1 k v',
+      { read: 1 },
+    ],
+  },
+  {
+    family: 'streams',
     name: 'XREAD BLOCK with COUNT on several streams wakes on the one written',
     steps: [
       'XADD a 1-1 f 1',
