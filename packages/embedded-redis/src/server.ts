@@ -929,6 +929,20 @@ export class EmbeddedServer implements ServerCore {
     this.#resume(conn);
   }
 
+  /** CLIENT UNBLOCK: ends client `id`'s blocking command as a timeout, or with an UNBLOCKED error. */
+  unblock(id: number, withError: boolean): boolean {
+    const conn = this.#connections.get(id);
+    if (conn?.parked === undefined) return false;
+    if (!withError) {
+      this.#timeout(conn);
+      return true;
+    }
+    this.#unpark(conn);
+    conn.out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    this.#resume(conn);
+    return true;
+  }
+
   #checkTimeouts(): void {
     const now = this.clock.now();
     for (const conn of [...this.#connections.values()]) {

@@ -70,4 +70,25 @@ describe('blocking commands in the server core', () => {
       await redis.close();
     }
   });
+
+  it('ends a blocked command on CLIENT UNBLOCK, as a timeout or with an UNBLOCKED error', async () => {
+    const redis = await startEmbeddedRedis();
+    const [blocked, admin] = await Promise.all([client(redis.port), client(redis.port)]);
+    try {
+      const id = (await blocked.client('ID')) as number;
+      const first = blocked.blpop('none', 0);
+      await until(async () => blockedClients(await admin.info('clients')) === 1, 10_000);
+      expect(await admin.client('UNBLOCK', id)).toBe(1);
+      expect(await first).toBeNull();
+      const second = blocked.blpop('none', 0);
+      await until(async () => blockedClients(await admin.info('clients')) === 1, 10_000);
+      expect(await admin.client('UNBLOCK', id, 'ERROR')).toBe(1);
+      await expect(second).rejects.toThrow('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+      expect(await admin.client('UNBLOCK', id)).toBe(0);
+    } finally {
+      blocked.disconnect();
+      admin.disconnect();
+      await redis.close();
+    }
+  });
 });

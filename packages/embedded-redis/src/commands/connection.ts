@@ -453,6 +453,23 @@ const clientSubcommands: CommandSpec[] = [
   }),
   command('client|list', -2, ['admin', ...NOSCRIPT], [0, 0, 0], ADMIN, clientList),
   command('client|kill', -3, ['admin', ...NOSCRIPT], [0, 0, 0], ADMIN, clientKill),
+  command('client|unblock', -3, ['admin', ...NOSCRIPT], [0, 0, 0], ADMIN, (ctx, args) => {
+    const id = parseInteger(args[2]);
+    let withError = false;
+    if (args.length === 4) {
+      const reason = lowerArg(args[3]);
+      if (reason === 'error') withError = true;
+      else if (reason !== 'timeout') {
+        ctx.out.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+        return undefined;
+      }
+    } else if (args.length > 4) {
+      ctx.out.error('ERR syntax error');
+      return undefined;
+    }
+    ctx.out.integer(server(ctx).unblock(id, withError) ? 1 : 0);
+    return undefined;
+  }),
   command('client|setinfo', 4, NOSCRIPT, [0, 0, 0], C, clientSetinfo),
   command('client|no-evict', 3, ['admin', ...NOSCRIPT], [0, 0, 0], ADMIN, onOff('noEvict')),
   command('client|no-touch', 3, NOSCRIPT, [0, 0, 0], C, onOff('noTouch')),
