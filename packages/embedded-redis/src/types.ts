@@ -221,6 +221,13 @@ export interface ServerCore {
   ): void;
   /** Looks a command up by lower-case name. */
   command(name: string): CommandSpec | undefined;
+  /**
+   * Makes the running command be recorded in the AOF as `commands` instead of itself, for
+   * commands whose effect is not reproduced by replaying them (SPOP → SREM of what it popped).
+   * Without it, a command that changed the dataset is recorded as sent (relative expiries and
+   * `XADD *` are made absolute by the AOF itself).
+   */
+  propagateAs?(...commands: Buffer[][]): void;
   readonly stats: { commandsProcessed: number; connectionsReceived: number; startTime: number };
 }
 

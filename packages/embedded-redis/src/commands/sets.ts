@@ -111,8 +111,7 @@ function shuffled(members: string[]): string[] {
 
 /** SPOP is random: the AOF records the members it removed. */
 function propagateSrem(ctx: CommandContext, key: Buffer, members: string[]): void {
-  const server = ctx.server as { propagateAs?: (...commands: Buffer[][]) => void };
-  server.propagateAs?.([Buffer.from('SREM'), key, ...members.map((m) => Buffer.from(m, 'latin1'))]);
+  ctx.server.propagateAs?.([Buffer.from('SREM'), key, ...members.map((m) => Buffer.from(m, 'latin1'))]);
 }
 
 const spop: CommandHandler = (ctx, args) => {
