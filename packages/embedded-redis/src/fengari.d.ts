@@ -93,6 +93,12 @@ declare module 'fengari' {
     lua_call(L: LuaState, nargs: number, nresults: number): void;
     lua_error(L: LuaState): never;
     lua_concat(L: LuaState, n: number): void;
+    lua_dump(
+      L: LuaState,
+      writer: (L: LuaState, bytes: Uint8Array, size: number, data: unknown) => number,
+      data: unknown,
+      strip: boolean,
+    ): number;
     lua_sethook(L: LuaState, hook: LuaHook | null, mask: number, count: number): void;
     lua_getstack(L: LuaState, level: number, ar: LuaDebug): boolean;
     lua_getinfo(L: LuaState, what: Str, ar: LuaDebug): boolean;
@@ -101,6 +107,7 @@ declare module 'fengari' {
   export const lauxlib: {
     luaL_newstate(): LuaState;
     luaL_loadbuffer(L: LuaState, buffer: LuaString, size: number, name: Str): number;
+    luaL_loadbufferx(L: LuaState, buffer: LuaString, size: number, name: Str, mode: Str | null): number;
     luaL_ref(L: LuaState, table: number): number;
     luaL_unref(L: LuaState, table: number, ref: number): void;
     luaL_error(L: LuaState, fmt: Str, ...args: unknown[]): never;
