@@ -110,27 +110,17 @@ describe('no secrets in logs or errors (every transport and the Broker, pino at 
     );
   });
 
-  // BUG (redis, src/connector.ts:221-229, the 'error' listener in #watch, and every transport's
-  // connect()): when AUTH fails, iovalkey's ReplyError carries `command: { name: 'auth', args:
-  // [user, password] }`. The connector logs it as `err` (pino's serializer copies enumerable
-  // properties, so the password is in every "redis connection error" warn line and in the
-  // "redis main: closed" debug line), and Broker.publish / transport.connect() reject with that
-  // same object, so a caller logging the error logs the password too.
-  // Fix: in the connector's 'error' listener (before logging), replace `error.command.args` of
-  // AUTH / HELLO errors with ['***'] (in place: the same object reaches callers), and wrap what
-  // connect() rejects with in a TransportError naming options.target. Marked `it.fails`.
-  it.fails('keeps passwords out of every byte written, error properties included', () => {
+  // Was a bug: iovalkey's AUTH error carries `command.args = [user, password]`, which reached the
+  // logs and the errors callers got. The connector now masks those arguments in place.
+  it('keeps passwords out of every byte written, error properties included', () => {
     const leaks = leaking(lines);
-    console.info(`security: full scan leaks=${leaks.length} (known bug: AUTH args in err.command)`);
+    console.info(`security: full scan leaks=${leaks.length}`);
     expect(leaks).toEqual([]);
   });
 
-  // BUG (redis-streams src/transport.ts:112 connect(), redis-lists src/transport.ts:119,
-  // redis-pubsub src/transport.ts:196): `await this.client().ping()` lets iovalkey's own errors
-  // (ReplyError WRONGPASS, MaxRetriesPerRequestError) out of connect() and so out of
-  // Broker.publish/subscribe: not RelaybusErrors, no code, no target. Fix: catch in connect() and
-  // throw `new TransportError(\`connecting to ${target} failed: ${message}\`, { cause })`.
-  it.fails('refuses a publish that cannot connect with a typed RelaybusError', () => {
+  // Was a bug: connect() let iovalkey's own errors out (no relaybus code, no target); it now
+  // rejects with a TransportError naming the target.
+  it('refuses a publish that cannot connect with a typed RelaybusError', () => {
     const kinds = lines.filter((line) => line.startsWith('probe-kind '));
     expect(kinds).toHaveLength(12);
     expect(kinds.filter((line) => !line.includes(' relaybus '))).toEqual([]);

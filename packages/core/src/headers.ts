@@ -1,3 +1,5 @@
+import { ConfigError } from './errors.js';
+
 /** Message headers: string keys to string values. */
 export type Headers = Record<string, string>;
 
@@ -29,3 +31,44 @@ export const Header = {
 
 /** Prefix of every reserved header. */
 export const RESERVED_HEADER_PREFIX = 'x-relaybus-';
+
+/**
+ * Checks message headers a caller gave: an object whose values are strings, and no header named
+ * `__proto__` (plain objects treat that name as their prototype, so it would be lost or change the
+ * object on the way). Throws `ConfigError` naming the offending option, e.g.
+ * `message.headers.x-id`. Returns the headers, typed.
+ */
+export function checkHeaders(headers: unknown, option: string): Headers | undefined {
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new ConfigError(option, `must be an object of string values, got ${describe(headers)}`);
+  }
+  for (const name of Object.keys(headers)) {
+    if (name === '__proto__') {
+      throw new ConfigError(`${option}.__proto__`, 'is not usable as a header name; rename the header');
+    }
+    const value = (headers as Record<string, unknown>)[name];
+    if (typeof value !== 'string') {
+      throw new ConfigError(`${option}.${name}`, `must be a string, got ${describe(value)}`);
+    }
+  }
+  return headers as Headers;
+}
+
+/**
+ * Sets a header as an own property, also when its name is `__proto__` (which plain assignment
+ * would take as the prototype): decoders use it so a foreign entry's headers arrive as sent.
+ */
+export function setHeader(headers: Headers, name: string, value: string): void {
+  if (name === '__proto__') {
+    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    headers[name] = value;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

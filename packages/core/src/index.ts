@@ -63,7 +63,7 @@ export type {
   HandlerStats,
   HandlerSubscription,
 } from './handler-runner.js';
-export { Header, type Headers, RESERVED_HEADER_PREFIX } from './headers.js';
+export { checkHeaders, Header, type Headers, RESERVED_HEADER_PREFIX, setHeader } from './headers.js';
 export { newConsumerName, newMessageId } from './id.js';
 export { defaultLogger, type LogFn, type Logger, silentLogger } from './logger.js';
 export type {

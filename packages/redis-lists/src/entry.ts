@@ -1,4 +1,4 @@
-import type { Headers } from '@relaybus/core';
+import { type Headers, setHeader } from '@relaybus/core';
 
 /**
  * The entry format: one binary-safe string per message, as it sits in a queue, a processing
@@ -104,7 +104,7 @@ export function decodeEntry(value: Buffer): DecodedValue {
     const name = read();
     const text = name === undefined ? undefined : read();
     if (name === undefined || text === undefined) return malformed('truncated headers');
-    headers[name] = text;
+    setHeader(headers, name, text);
   }
   return {
     kind: 'entry',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
+  checkHeaders,
   checkNumber,
   Header,
   type Headers,
@@ -48,7 +49,7 @@ function prepare(message: OutgoingMessage, index?: number): Prepared {
     throw new ConfigError(`${where}.id`, 'must be a non-empty string');
   }
   const delayMs = Math.floor(checkNumber(`${where}.delayMs`, message.delayMs ?? 0, 0));
-  const headers: Headers = { ...message.headers };
+  const headers: Headers = { ...checkHeaders(message.headers, `${where}.headers`) };
   if (message.key !== undefined) headers[Header.partitionKey] = message.key;
   return { id, delayMs, entry: encodeEntry({ id, headers, payload: message.payload, deliveriesBefore: 0 }) };
 }

@@ -1,4 +1,4 @@
-import { Header, type Headers, msgpackCodec } from '@relaybus/core';
+import { ConfigError, Header, type Headers, msgpackCodec } from '@relaybus/core';
 
 /**
  * The relaybus Pub/Sub envelope: the bytes published on a channel.
@@ -56,6 +56,13 @@ export function encodeEnvelope(id: string, headers: Headers | undefined, payload
       if (key === Header.contentType) {
         contentType = value;
         continue;
+      }
+      // MessagePack readers refuse this map key: the whole envelope would read as foreign bytes.
+      if (key === '__proto__') {
+        throw new ConfigError(
+          'message.headers.__proto__',
+          'is not usable as a header name; rename the header',
+        );
       }
       entries++;
       metaLength += stringSize(key) + stringSize(value);

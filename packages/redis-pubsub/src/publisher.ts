@@ -1,8 +1,8 @@
 import {
   ConfigError,
+  checkHeaders,
   describeValue,
   Header,
-  type Headers,
   newMessageId,
   type OutgoingMessage,
   type Publisher,
@@ -38,19 +38,6 @@ export interface PublisherContext {
 interface Prepared {
   readonly id: string;
   readonly envelope: Buffer;
-}
-
-function checkHeaders(headers: unknown, option: string): Headers | undefined {
-  if (headers === undefined) return undefined;
-  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
-    throw new ConfigError(option, `must be an object of string values, got ${describeValue(headers)}`);
-  }
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') {
-      throw new ConfigError(`${option}.${key}`, `must be a string, got ${describeValue(value)}`);
-    }
-  }
-  return headers as Headers;
 }
 
 function prepare(message: OutgoingMessage, option: string): Prepared {

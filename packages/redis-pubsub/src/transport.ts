@@ -192,9 +192,12 @@ export class RedisPubSubTransport implements Transport {
     return () => this.#events.off('subscription', listener);
   }
 
-  /** Resolves once Redis answers PING. */
+  /**
+   * Resolves once Redis answers PING; rejects with a `TransportError` naming the target (without
+   * credentials) when it cannot connect.
+   */
   async connect(): Promise<void> {
-    await this.client().ping();
+    await this.connector.ping(this.client());
   }
 
   /** The shared command client (publishing, slot map). Throws `ClosedError` once closed. */

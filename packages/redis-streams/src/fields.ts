@@ -1,4 +1,11 @@
-import { ConfigError, Header, type Headers, type OutgoingMessage } from '@relaybus/core';
+import {
+  ConfigError,
+  checkHeaders,
+  Header,
+  type Headers,
+  type OutgoingMessage,
+  setHeader,
+} from '@relaybus/core';
 
 /**
  * How a message is laid out in a stream entry. Field names are one letter to keep entries small;
@@ -53,15 +60,10 @@ export function encodeEntry(message: OutgoingMessage, id: string, publishedAtMs:
   ];
   const headers = message.headers;
   if (headers !== undefined) {
-    if (typeof headers !== 'object' || headers === null) {
-      throw new ConfigError('message.headers', 'must be an object of string values');
-    }
+    checkHeaders(headers, 'message.headers');
     let rest: Headers | undefined;
     for (const name of Object.keys(headers)) {
-      const value = headers[name];
-      if (typeof value !== 'string') {
-        throw new ConfigError(`message.headers.${name}`, `must be a string, got ${typeof value}`);
-      }
+      const value = headers[name] as string;
       if (name === Header.contentType) {
         fields.push(Field.contentType, value);
       } else if (name !== Header.partitionKey) {
@@ -141,7 +143,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
         key = String(value);
         break;
       case Field.deliveries:
-        deliveries = Number(String(value)) || 0;
+        deliveries = deliveriesOf(String(value));
         break;
       case Field.reason:
         reason = String(value);
@@ -185,6 +187,15 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
   };
 }
 
+/**
+ * The `d` field: a count of earlier deliveries, written by relaybus as decimal digits. Anything
+ * else (a negative, fractional or huge number from another writer) counts as 0, so a forged field
+ * can neither lower a delivery count below 1 nor push it past maxDeliveries' arithmetic.
+ */
+function deliveriesOf(text: string): number {
+  return /^\d{1,15}$/.test(text) ? Number(text) : 0;
+}
+
 /** One-letter field names without decoding a string per field (every relaybus field is one letter). */
 const LETTERS: readonly string[] = Array.from({ length: 128 }, (_, code) => String.fromCharCode(code));
 
@@ -210,7 +221,7 @@ function parseHeaders(json: string): Headers {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
     const headers: Headers = {};
     for (const [name, value] of Object.entries(parsed)) {
-      if (typeof value === 'string') headers[name] = value;
+      if (typeof value === 'string') setHeader(headers, name, value);
     }
     return headers;
   } catch {

@@ -108,9 +108,12 @@ export class RedisStreamsTransport implements Transport {
     return () => this.connector.off('status', listener);
   }
 
-  /** Resolves once Redis answers PING. */
+  /**
+   * Resolves once Redis answers PING; rejects with a `TransportError` naming the target (without
+   * credentials) when it cannot connect.
+   */
   async connect(): Promise<void> {
-    await this.client().ping();
+    await this.connector.ping(this.client());
   }
 
   /** The shared command client (publishing, settling, scripts). Throws `ClosedError` once closed. */

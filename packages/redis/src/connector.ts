@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, ConfigError, defaultLogger, describeValue, type Logger } from '@relaybus/core';
+import {
+  ClosedError,
+  ConfigError,
+  defaultLogger,
+  describeValue,
+  type Logger,
+  RelaybusError,
+  TransportError,
+} from '@relaybus/core';
 import { Cluster } from 'iovalkey';
 import { createClient, finishClose, type RedisClient } from './client.js';
 import { KeySpace } from './keys.js';
@@ -219,6 +227,7 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
       if (this.#shared.get(role) === tracked) this.#shared.delete(role);
     });
     const onError = (error: Error): void => {
+      redactCredentials(error);
       this.#lastError = error.message;
       // One warning per outage; repeats while reconnecting go to debug.
       if (tracked.errorLogged) this.#logger.debug({ role, err: error }, 'redis connection error');
@@ -232,6 +241,22 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
         this.#lastError = `${node}: ${error.message}`;
         this.#logger.debug({ role, node, err: error }, 'redis cluster node error');
       });
+    }
+  }
+
+  /**
+   * Resolves once `client` answers PING. A failure rejects with a `TransportError` naming the
+   * target (never its credentials), the iovalkey error as its `cause` with AUTH/HELLO arguments
+   * masked, so a caller that logs it logs no password.
+   */
+  async ping(client: RedisClient): Promise<void> {
+    try {
+      await client.ping();
+    } catch (error) {
+      if (error instanceof RelaybusError) throw error;
+      if (error instanceof Error) redactCredentials(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TransportError(`connecting to ${this.#options.target} failed: ${reason}`, { cause: error });
     }
   }
 
@@ -261,5 +286,22 @@ export class RedisConnector extends EventEmitter<RedisConnectorEvents> {
     }
     if (allReady) return 'ready';
     return anyReconnecting ? 'reconnecting' : 'connecting';
+  }
+}
+
+/** Commands whose arguments carry credentials. */
+const CREDENTIAL_COMMANDS = new Set(['auth', 'hello', 'migrate', 'config']);
+
+/**
+ * iovalkey puts the failed command on its errors (`error.command.args`): for AUTH and HELLO those
+ * are the user name and password. Masks them in place, so the same error object is safe to log
+ * wherever it travels (the connector's own log, a rejected publish, a caller's logger).
+ */
+export function redactCredentials(error: Error): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown } }).command;
+  if (command === undefined || command === null || typeof command !== 'object') return;
+  const name = typeof command.name === 'string' ? command.name.toLowerCase() : '';
+  if (CREDENTIAL_COMMANDS.has(name) && Array.isArray(command.args)) {
+    command.args = command.args.map(() => '***');
   }
 }
