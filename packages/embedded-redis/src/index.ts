@@ -5,6 +5,7 @@ import { DEFAULT_PUBSUB_OUTPUT_LIMIT, EmbeddedServer } from './server.js';
 
 export type { AofFsync, AofOptions, Clock };
 export { EmbeddedServer, ManualClock, realClock };
+export { startEmbeddedRedisCluster } from './cluster.js';
 
 /** Options of `startEmbeddedRedis`. */
 export interface EmbeddedRedisOptions {
