@@ -3,9 +3,9 @@ import { type AofFsync, type AofOptions, attachAof } from './aof.js';
 import { type Clock, ManualClock, realClock } from './clock.js';
 import { DEFAULT_PUBSUB_OUTPUT_LIMIT, EmbeddedServer } from './server.js';
 
+export { startEmbeddedRedisCluster } from './cluster.js';
 export type { AofFsync, AofOptions, Clock };
 export { EmbeddedServer, ManualClock, realClock };
-export { startEmbeddedRedisCluster } from './cluster.js';
 
 /** Options of `startEmbeddedRedis`. */
 export interface EmbeddedRedisOptions {
