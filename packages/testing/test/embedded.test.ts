@@ -8,11 +8,6 @@ import {
 import { Cluster, Redis } from 'iovalkey';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-// Until @relaybus/embedded-redis's index exports it, the Cluster fallback cannot start.
-const clusterExported =
-  typeof ((await import('@relaybus/embedded-redis')) as Record<string, unknown>).startEmbeddedRedisCluster ===
-  'function';
-
 const cleanups: Array<() => Promise<void> | void> = [];
 let previous: string | undefined;
 
@@ -102,25 +97,22 @@ describe('RELAYBUS_TEST_REDIS=embedded', () => {
     expect(await connect(server.url).ping()).toBe('PONG');
   });
 
-  it.skipIf(!clusterExported)(
-    'starts an embedded Cluster that iovalkey Cluster uses, with stopNode/startNode',
-    async () => {
-      const cluster = await startRedisCluster();
-      cleanups.push(() => cluster.stop());
-      expect(cluster.kind).toBe('embedded');
-      expect(cluster.nodes).toHaveLength(3);
-      const client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })));
-      cleanups.push(async () => {
-        await client.quit();
-      });
-      const keys = Array.from({ length: 30 }, (_, i) => randomSubject(`k${i}`));
-      await Promise.all(keys.map((key) => client.set(key, key)));
-      expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
-      await cluster.stopNode(1);
-      await cluster.startNode(1);
-      expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
-    },
-  );
+  it('starts an embedded Cluster that iovalkey Cluster uses, with stopNode/startNode', async () => {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    expect(cluster.kind).toBe('embedded');
+    expect(cluster.nodes).toHaveLength(3);
+    const client = new Cluster(cluster.nodes.map(({ host, port }) => ({ host, port })));
+    cleanups.push(async () => {
+      await client.quit();
+    });
+    const keys = Array.from({ length: 30 }, (_, i) => randomSubject(`k${i}`));
+    await Promise.all(keys.map((key) => client.set(key, key)));
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+    await cluster.stopNode(1);
+    await cluster.startNode(1);
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual(keys);
+  });
 
   it('rejects an unknown RELAYBUS_TEST_REDIS value naming it', async () => {
     process.env.RELAYBUS_TEST_REDIS = 'docker';
