@@ -60,6 +60,17 @@ describe('RESP request parser', () => {
     );
   });
 
+  it('never holds back the bytes of a short argument for an earlier, longer one (found by the property above)', () => {
+    // `*2 $10` arrives alone, so the parser waits for 12 bytes of body; the body then arrives with
+    // the start of the next header, and the rest (fewer than 12 bytes) must still complete it.
+    const data = multibulk([Buffer.alloc(10), Buffer.from('a')]);
+    const afterFirstHeader = data.indexOf('\r\n', data.indexOf('$10')) + 2;
+    const insideSecondHeader = data.lastIndexOf('$1') + 2;
+    const { commands, error } = parseAll(data, [afterFirstHeader, insideSecondHeader]);
+    expect(error).toBeUndefined();
+    expect(commands).toEqual([[Buffer.alloc(10), Buffer.from('a')]]);
+  });
+
   it('assembles a large bulk argument arriving in many small reads', () => {
     const big = Buffer.alloc(1_000_000, 7);
     const data = multibulk([Buffer.from('SET'), Buffer.from('k'), big]);

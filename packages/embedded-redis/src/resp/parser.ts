@@ -97,6 +97,9 @@ export class RequestParser {
    */
   next(): Buffer[] | undefined {
     if (this.#pendingLen > 0) return undefined;
+    // What a held-back bulk needs is decided afresh below: a stale figure from an earlier bulk
+    // would make push() hold back the bytes of a later, shorter command forever.
+    this.#need = 0;
     const buf = this.#buf;
     const end = buf.length;
     let pos = this.#pos;
