@@ -226,6 +226,9 @@ export class FaultProxy {
       this.#stallTimer = setTimeout(
         () => {
           this.#stallTimer = undefined;
+          // The timer's clock and performance.now() differ by a fraction of a millisecond: end the
+          // stall outright, or a lane could still see it running, keep its bytes and never pump.
+          this.#stalledUntil = 0;
           for (const pair of this.#pairs) for (const lane of pair.lanes) lane.pump();
           resolve();
         },
