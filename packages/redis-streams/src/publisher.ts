@@ -58,10 +58,10 @@ export class StreamsPublisher implements Publisher {
       const settings = this.context.settings(subject);
       const streams = this.context.streams(subject);
       const now = Date.now();
-      id = message?.id ?? newMessageId();
-      const partition = partitionFor(message?.key, streams.length, () => this.#roundRobin++);
-      const stream = (streams[partition] as StreamKeys).stream;
-      const args = [stream, ...trimTokens(trimArgs(settings, now)), '*', ...encodeEntry(message, id, now)];
+      const item = this.#prepare(message, streams, now);
+      id = item.id;
+      const stream = item.keys.stream;
+      const args = [stream, ...trimTokens(trimArgs(settings, now)), '*', ...item.fields];
       sent = this.#adds.send(this.context.client(), stream, args);
     } catch (error) {
       return Promise.reject(error);
@@ -81,12 +81,7 @@ export class StreamsPublisher implements Publisher {
     const settings = this.context.settings(subject);
     const streams = this.context.streams(subject);
     const now = Date.now();
-    const prepared = messages.map((message): Prepared => {
-      const id = message?.id ?? newMessageId();
-      const delayMs = Math.floor(checkNumber('message.delayMs', message?.delayMs ?? 0, 0));
-      const partition = partitionFor(message?.key, streams.length, () => this.#roundRobin++);
-      return { id, keys: streams[partition] as StreamKeys, fields: encodeEntry(message, id, now), delayMs };
-    });
+    const prepared = messages.map((message) => this.#prepare(message, streams, now));
     const client = this.context.client();
     const trim = trimArgs(settings, now);
     try {
@@ -106,6 +101,14 @@ export class StreamsPublisher implements Publisher {
       throw publishError(subject, error);
     }
     return prepared.map((item) => ({ id: item.id }));
+  }
+
+  /** Id, partition and XADD fields of one message (throws `ConfigError` for a malformed one). */
+  #prepare(message: OutgoingMessage, streams: readonly StreamKeys[], now: number): Prepared {
+    const id = message?.id ?? newMessageId();
+    const delayMs = Math.floor(checkNumber('message.delayMs', message?.delayMs ?? 0, 0));
+    const partition = partitionFor(message?.key, streams.length, () => this.#roundRobin++);
+    return { id, keys: streams[partition] as StreamKeys, fields: encodeEntry(message, id, now), delayMs };
   }
 
   async #send(client: RedisClient, items: readonly Prepared[], trim: string[]): Promise<void> {
