@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Acl } from './acl.js';
 import { type Clock, realClock } from './clock.js';
 import type { ClusterNodeDescriptor, ClusterTopology } from './commands/cluster.js';
-import { CLUSTER_SLOTS } from './crc16.js';
+import { CLUSTER_SLOTS, keySlot } from './crc16.js';
+import { hubOf } from './pubsub-hub.js';
 import { EmbeddedServer } from './server.js';
 
 /** Options of `startEmbeddedRedisCluster`. */
@@ -28,7 +29,10 @@ export interface EmbeddedClusterNode {
   readonly port: number;
   /** The node id CLUSTER MYID/NODES report (40 hex characters). */
   readonly id: string;
-  /** The inclusive slot range this node serves. */
+  /**
+   * The inclusive slot range this node was started with (CLUSTER SETSLOT … NODE may have moved
+   * slots since; CLUSTER SLOTS says where they are now).
+   */
   readonly slots: readonly [number, number];
   /** The node's server, for in-process access (keys, clock, dropping clients). */
   readonly server: EmbeddedServer;
@@ -71,10 +75,26 @@ export function splitSlots(count: number): Array<[number, number]> {
   return ranges;
 }
 
-/** What every node shares: the nodes' descriptors and a slot → node index table. */
+/** A slot being moved: `MIGRATING` on its owner, `IMPORTING` on the receiver (CLUSTER SETSLOT). */
+interface SlotMove {
+  /** The node a MIGRATING slot is going to, by index. */
+  migratingTo?: number;
+  /** The node an IMPORTING slot comes from, by index. */
+  importingFrom?: number;
+}
+
+/**
+ * What every node shares: the nodes' descriptors, a slot → node index table and the servers.
+ * Unlike a real Cluster, where each node has its own view and learns changes by gossip, one
+ * CLUSTER SETSLOT … NODE on any node changes every node's view at once.
+ */
 class ClusterMap {
-  readonly descriptors: ClusterNodeDescriptor[] = [];
+  readonly #base: Array<Omit<ClusterNodeDescriptor, 'slots'>> = [];
   readonly owner = new Uint16Array(CLUSTER_SLOTS);
+  /** Per node: slot → its move in progress. */
+  readonly moves: Array<Map<number, SlotMove>> = [];
+  servers: EmbeddedServer[] = [];
+  #descriptors: ClusterNodeDescriptor[] | undefined;
 
   constructor(
     ranges: ReadonlyArray<readonly [number, number]>,
@@ -82,20 +102,63 @@ class ClusterMap {
   ) {
     ranges.forEach(([start, end], index) => {
       this.owner.fill(index, start, end + 1);
-      this.descriptors.push({
+      this.#base.push({
         id: randomBytes(20).toString('hex'),
         host,
         port: 0,
         busPort: 0,
-        slots: [[start, end]],
         configEpoch: index + 1,
       });
+      this.moves.push(new Map());
     });
   }
 
+  /** Every node with the slot ranges it owns now (recomputed after a slot moved). */
+  get descriptors(): ClusterNodeDescriptor[] {
+    if (this.#descriptors === undefined) {
+      const slots = this.#base.map((): Array<[number, number]> => []);
+      let start = 0;
+      for (let slot = 1; slot <= CLUSTER_SLOTS; slot++) {
+        if (slot < CLUSTER_SLOTS && this.owner[slot] === this.owner[start]) continue;
+        slots[this.owner[start] as number]?.push([start, slot - 1]);
+        start = slot;
+      }
+      this.#descriptors = this.#base.map((node, index) => ({ ...node, slots: slots[index] ?? [] }));
+    }
+    return this.#descriptors;
+  }
+
   setPort(index: number, port: number): void {
-    const node = this.descriptors[index] as ClusterNodeDescriptor;
-    this.descriptors[index] = { ...node, port, busPort: port + 10_000 > 65_535 ? 0 : port + 10_000 };
+    const node = this.#base[index] as Omit<ClusterNodeDescriptor, 'slots'>;
+    this.#base[index] = { ...node, port, busPort: port + 10_000 > 65_535 ? 0 : port + 10_000 };
+    this.#descriptors = undefined;
+  }
+
+  indexOf(id: string): number {
+    return this.#base.findIndex((node) => node.id === id);
+  }
+
+  /**
+   * Gives `slot` to node `to`. The new owner takes a config epoch above every other, as a node
+   * that ends an import does in Redis. The old owner, as a Redis node does when it learns it lost
+   * a slot, deletes its keys in the slot and drops its shard channel subscribers of the slot,
+   * telling each with an `sunsubscribe` push (they subscribe again on the new owner).
+   */
+  assign(slot: number, to: number): void {
+    const from = this.owner[slot] as number;
+    this.moves[to]?.delete(slot);
+    if (from === to) return;
+    this.owner[slot] = to;
+    this.moves[from]?.delete(slot);
+    const top = Math.max(...this.#base.map((node) => node.configEpoch));
+    const target = this.#base[to] as Omit<ClusterNodeDescriptor, 'slots'>;
+    this.#base[to] = { ...target, configEpoch: top + 1 };
+    this.#descriptors = undefined;
+    const previous = this.servers[from];
+    if (previous === undefined) return;
+    const db = previous.database(0);
+    for (const key of [...db.keys()]) if (keySlot(key) === slot) db.delete(key);
+    hubOf(previous).dropShardSlot(slot);
   }
 }
 
@@ -121,6 +184,67 @@ class NodeView implements ClusterTopology {
   ownerAddress(slot: number): string {
     const node = this.map.descriptors[this.map.owner[slot] as number] as ClusterNodeDescriptor;
     return `${node.host}:${node.port}`;
+  }
+
+  broadcast(channel: string, message: Buffer): void {
+    this.map.servers.forEach((server, index) => {
+      if (index !== this.index) server.publish(channel, message);
+    });
+  }
+
+  setSlot(
+    slot: number,
+    state: 'importing' | 'migrating' | 'stable' | 'node',
+    nodeId?: string,
+  ): string | undefined {
+    const moves = this.map.moves[this.index] as Map<number, SlotMove>;
+    if (state === 'stable') {
+      moves.delete(slot);
+      return undefined;
+    }
+    const other = this.map.indexOf(nodeId ?? '');
+    const owner = this.map.owner[slot] as number;
+    if (state === 'migrating') {
+      if (owner !== this.index) return `ERR I'm not the owner of hash slot ${slot}`;
+      if (other === -1) return `ERR I don't know about node ${nodeId}`;
+      moves.set(slot, { migratingTo: other });
+      return undefined;
+    }
+    if (state === 'importing') {
+      if (owner === this.index) return `ERR I'm already the owner of hash slot ${slot}`;
+      if (other === -1) return `ERR I don't know about node ${nodeId}`;
+      moves.set(slot, { importingFrom: other });
+      return undefined;
+    }
+    if (other === -1) return `ERR Unknown node ${nodeId}`;
+    if (owner === this.index && other !== this.index && this.#holdsKeys(slot)) {
+      return `ERR Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`;
+    }
+    this.map.assign(slot, other);
+    return undefined;
+  }
+
+  slotMoves(): ReadonlyArray<{ slot: number; direction: 'migrating' | 'importing'; nodeId: string }> {
+    const found: Array<{ slot: number; direction: 'migrating' | 'importing'; nodeId: string }> = [];
+    const descriptors = this.map.descriptors;
+    for (const [slot, move] of [...(this.map.moves[this.index] ?? new Map<number, SlotMove>())].sort(
+      ([a], [b]) => a - b,
+    )) {
+      if (move.migratingTo !== undefined) {
+        found.push({ slot, direction: 'migrating', nodeId: descriptors[move.migratingTo]?.id ?? '' });
+      }
+      if (move.importingFrom !== undefined) {
+        found.push({ slot, direction: 'importing', nodeId: descriptors[move.importingFrom]?.id ?? '' });
+      }
+    }
+    return found;
+  }
+
+  #holdsKeys(slot: number): boolean {
+    const db = this.map.servers[this.index]?.database(0);
+    if (db === undefined) return false;
+    for (const key of db.keys()) if (keySlot(key) === slot && db.get(key) !== undefined) return true;
+    return false;
   }
 }
 
@@ -164,10 +288,13 @@ export async function startEmbeddedRedisCluster(
       new EmbeddedServer({
         clock,
         acl: new Acl(options.password === undefined ? {} : { password: options.password }),
-        config: { requirepass: options.password ?? '' },
+        // masterauth: what replicas would authenticate with; accepted (there are no replicas) so
+        // tools that rotate a Cluster's password (CONFIG SET requirepass … masterauth …) work.
+        config: { requirepass: options.password ?? '', masterauth: options.password ?? '' },
         cluster: new NodeView(map, index),
       }),
   );
+  map.servers = servers;
   const listening = new Set<number>();
   let closed = false;
   // SHUTDOWN sent to a node stops that node, as stopNode does.

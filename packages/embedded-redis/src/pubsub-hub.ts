@@ -1,3 +1,4 @@
+import { keySlot } from './crc16.js';
 import { globMatch } from './glob.js';
 import type { ClientState, ReplyWriter, ServerCore } from './types.js';
 
@@ -137,6 +138,25 @@ export class PubSubHub {
       });
     }
     return clients.size;
+  }
+
+  /**
+   * Unsubscribes every client from the shard channels of `slot`, sending each an `sunsubscribe`
+   * push, as a Redis 7 Cluster node does when it loses the slot; returns how many were dropped.
+   */
+  dropShardSlot(slot: number): number {
+    let dropped = 0;
+    for (const [channel, clients] of [...this.#shards]) {
+      if (keySlot(channel) !== slot) continue;
+      for (const client of [...this.#live('shard', channel, clients)]) {
+        this.unsubscribe(client, 'shard', channel);
+        this.#server.deliver(client, (out) =>
+          writeConfirmation(out, 'sunsubscribe', channel, client.shardChannels.size),
+        );
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** Active classic (or shard) channels, those with at least one subscriber, optionally matching a glob. */

@@ -232,3 +232,104 @@ describe('startEmbeddedRedisCluster with a password', () => {
     }
   });
 });
+
+describe('startEmbeddedRedisCluster: classic PUBLISH and CLUSTER SETSLOT', () => {
+  let cluster: EmbeddedRedisCluster;
+  const raw: RespConnection[] = [];
+
+  beforeAll(async () => {
+    cluster = await startEmbeddedRedisCluster({ nodes: 3 });
+    for (const node of cluster.nodes) raw.push(await RespConnection.connect(node.port, node.host));
+  });
+
+  afterAll(async () => {
+    for (const connection of raw) connection.close();
+    await cluster?.close();
+  });
+
+  const on = (index: number, args: Array<string | number>) =>
+    (raw[index] as RespConnection).call(args.map(String));
+
+  it('delivers a classic PUBLISH to the subscribers of every node, replying with this node', async () => {
+    const subscribers = await Promise.all(cluster.nodes.map((node) => RespConnection.connect(node.port)));
+    try {
+      for (const subscriber of subscribers) {
+        expect((await subscriber.call(['SUBSCRIBE', 'news'])).items[0]?.text).toBe('subscribe');
+      }
+      expect((await on(1, ['PUBLISH', 'news', 'hello'])).text).toBe('1');
+      for (const subscriber of subscribers) {
+        const message = await subscriber.read();
+        expect(message.items.map((item) => item.text)).toEqual(['message', 'news', 'hello']);
+      }
+    } finally {
+      for (const subscriber of subscribers) subscriber.close();
+    }
+  });
+
+  it('answers CLUSTER SETSLOT errors with the words of Redis', async () => {
+    const [first, , third] = cluster.nodes;
+    const slot = first?.slots[0] as number;
+    expect((await on(0, ['CLUSTER', 'SETSLOT', 16384, 'STABLE'])).raw.toString()).toBe(
+      '-ERR Invalid or out of range slot\r\n',
+    );
+    expect((await on(0, ['CLUSTER', 'SETSLOT', slot, 'NODE', 'nobody'])).raw.toString()).toBe(
+      '-ERR Unknown node nobody\r\n',
+    );
+    expect((await on(0, ['CLUSTER', 'SETSLOT', slot, 'IMPORTING', third?.id as string])).text).toBe(
+      `ERR I'm already the owner of hash slot ${slot}`,
+    );
+    expect((await on(2, ['CLUSTER', 'SETSLOT', slot, 'MIGRATING', first?.id as string])).text).toBe(
+      `ERR I'm not the owner of hash slot ${slot}`,
+    );
+    expect((await on(0, ['CLUSTER', 'SETSLOT', slot, 'FLY'])).text).toBe(
+      'ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP',
+    );
+    const key = Array.from({ length: 200 }, (_, i) => `held${i}`).find((k) => ownerOf(cluster, k) === 0);
+    await on(0, ['SET', key as string, 'v']);
+    expect(
+      (await on(0, ['CLUSTER', 'SETSLOT', keySlot(key as string), 'NODE', third?.id as string])).text,
+    ).toBe(
+      `ERR Can't assign hashslot ${keySlot(key as string)} to a different node while I still hold keys for this hash slot.`,
+    );
+  });
+
+  it('moves a slot with SETSLOT NODE: MOVED follows it and its shard subscribers are told to leave', async () => {
+    const [from, to] = cluster.nodes;
+    const channel = Array.from({ length: 200 }, (_, i) => `moving${i}`).find(
+      (c) => ownerOf(cluster, c) === 0,
+    );
+    const slot = keySlot(channel as string);
+    const subscriber = await RespConnection.connect(from?.port as number);
+    try {
+      expect((await subscriber.call(['SSUBSCRIBE', channel as string])).items[0]?.text).toBe('ssubscribe');
+      expect((await on(1, ['CLUSTER', 'SETSLOT', slot, 'IMPORTING', from?.id as string])).text).toBe('OK');
+      expect((await on(0, ['CLUSTER', 'SETSLOT', slot, 'MIGRATING', to?.id as string])).text).toBe('OK');
+      expect((await on(0, ['CLUSTER', 'NODES'])).text).toContain(`[${slot}->-${to?.id}]`);
+      expect((await on(1, ['CLUSTER', 'NODES'])).text).toContain(`[${slot}-<-${from?.id}]`);
+      expect((await on(1, ['CLUSTER', 'SETSLOT', slot, 'NODE', to?.id as string])).text).toBe('OK');
+
+      const left = await subscriber.read();
+      expect(left.items.map((item) => item.text)).toEqual(['sunsubscribe', channel, '0']);
+      expect((await on(0, ['SET', channel as string, 'v'])).raw.toString()).toBe(
+        `-MOVED ${slot} ${to?.host}:${to?.port}\r\n`,
+      );
+      expect((await on(1, ['SET', channel as string, 'v'])).text).toBe('OK');
+      expect((await on(1, ['CLUSTER', 'NODES'])).text).not.toContain(`[${slot}-<-`);
+      const slots = (await on(2, ['CLUSTER', 'SLOTS'])).items.map((range) => [
+        Number(range.items[0]?.text),
+        Number(range.items[1]?.text),
+        Number(range.items[2]?.items[1]?.text),
+      ]);
+      expect(slots).toContainEqual([slot, slot, to?.port]);
+      expect((await on(2, ['CLUSTER', 'INFO'])).text).toContain('cluster_state:ok\r\n');
+      // The new owner ended an import: its config epoch is now the highest.
+      const epochs = ((await on(2, ['CLUSTER', 'NODES'])).text ?? '')
+        .trim()
+        .split('\n')
+        .map((line) => Number(line.split(' ')[6]));
+      expect(Math.max(...epochs)).toBe(epochs[1]);
+    } finally {
+      subscriber.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { ERR_NOT_INTEGER, parseInt64 } from '../args.js';
 import { CLUSTER_SLOTS, keySlot } from '../crc16.js';
 import type {
   ClusterNodeView,
+  CommandCategory,
   CommandContext,
   CommandFamily,
   CommandHandler,
@@ -10,8 +11,8 @@ import type {
 } from '../types.js';
 
 /**
- * The Cluster commands (CLUSTER SLOTS/SHARDS/NODES/INFO/KEYSLOT/MYID/COUNTKEYSINSLOT/GETKEYSINSLOT,
- * READONLY/READWRITE/ASKING) in the exact formats Redis 7.0 replies with, served from the topology
+ * The Cluster commands (CLUSTER SLOTS/SHARDS/NODES/INFO/KEYSLOT/MYID/COUNTKEYSINSLOT/GETKEYSINSLOT/
+ * SETSLOT, READONLY/READWRITE/ASKING) in the exact formats Redis 7.0 replies with, served from the topology
  * an embedded Cluster gives each of its nodes (src/cluster.ts). A server that is not a Cluster
  * node answers them as a Redis started without `cluster-enabled` does.
  */
@@ -36,15 +37,33 @@ export interface ClusterNodeDescriptor {
 export interface ClusterTopology extends ClusterNodeView {
   /** This node's id. */
   readonly myId: string;
-  /** Every node, in slot order (node 0 serves the first range). */
+  /** Every node, in start order, with the slot ranges each serves now. */
   nodes(): readonly ClusterNodeDescriptor[];
+  /**
+   * Delivers a classic PUBLISH made on this node to the subscribers of every other node, as the
+   * Cluster bus does: in a Redis Cluster classic channels are Cluster-wide.
+   */
+  broadcast(channel: string, message: Buffer): void;
+  /**
+   * CLUSTER SETSLOT `slot` IMPORTING/MIGRATING/STABLE/NODE as this node: undefined when done,
+   * else the error reply (Redis's wording).
+   */
+  setSlot(
+    slot: number,
+    state: 'importing' | 'migrating' | 'stable' | 'node',
+    nodeId?: string,
+  ): string | undefined;
+  /** This node's slots being migrated or imported, ascending, for CLUSTER NODES. */
+  slotMoves(): ReadonlyArray<{ slot: number; direction: 'migrating' | 'importing'; nodeId: string }>;
 }
 
 /** The topology behind a server's `cluster` view, or undefined when it is not a Cluster node. */
 export function clusterTopology(view: ClusterNodeView | undefined): ClusterTopology | undefined {
   if (view === undefined) return undefined;
   const candidate = view as Partial<ClusterTopology>;
-  return typeof candidate.nodes === 'function' && typeof candidate.myId === 'string'
+  return typeof candidate.nodes === 'function' &&
+    typeof candidate.setSlot === 'function' &&
+    typeof candidate.myId === 'string'
     ? (view as ClusterTopology)
     : undefined;
 }
@@ -68,6 +87,8 @@ const HELP = [
   'NODES',
   '    Return cluster configuration seen by node. Output format:',
   '    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...',
+  'SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)',
+  '    Set slot state.',
   'SLOTS',
   '    Return information about slots range mappings. Each range is made of:',
   '    start, end, master and replicas IP addresses, ports and ids',
@@ -161,7 +182,16 @@ const nodesCommand: CommandHandler = withTopology((ctx, topology) => {
     const myself = node.id === topology.myId;
     const flags = myself ? 'myself,master' : 'master';
     const pong = myself ? 0 : now;
-    text += `${node.id} ${node.host}:${node.port}@${node.busPort} ${flags} - 0 ${pong} ${node.configEpoch} connected${formatRanges(node.slots)}\n`;
+    // Redis lists myself's slots in motion after its ranges: [slot->-id] and [slot-<-id].
+    const moves = myself
+      ? topology
+          .slotMoves()
+          .map(
+            ({ slot, direction, nodeId }) => ` [${slot}-${direction === 'migrating' ? '>' : '<'}-${nodeId}]`,
+          )
+          .join('')
+      : '';
+    text += `${node.id} ${node.host}:${node.port}@${node.busPort} ${flags} - 0 ${pong} ${node.configEpoch} connected${formatRanges(node.slots)}${moves}\n`;
   }
   ctx.out.verbatim(text);
 });
@@ -240,12 +270,44 @@ const getkeysinslot: CommandHandler = withTopology((ctx, _topology, args) => {
   for (const key of keys) ctx.out.bulk(Buffer.from(key, 'latin1'));
 });
 
+const ERR_SETSLOT_ACTION = 'ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP';
+
+/**
+ * CLUSTER SETSLOT: MIGRATING/IMPORTING/STABLE mark a slot in motion on this node (shown by
+ * CLUSTER NODES; no ASK redirections follow from them), NODE hands the slot to a node for the
+ * whole embedded Cluster at once (see src/cluster.ts).
+ */
+const setslot: CommandHandler = withTopology((ctx, topology, args) => {
+  let slot: number | undefined;
+  try {
+    slot = parseSlot(args[2]);
+  } catch {
+    slot = undefined;
+  }
+  if (slot === undefined) {
+    ctx.out.error('ERR Invalid or out of range slot');
+    return;
+  }
+  const action = (args[3] as Buffer).toString('latin1').toLowerCase();
+  const withNode = args.length === 5 ? (args[4] as Buffer).toString('latin1') : undefined;
+  let error: string | undefined;
+  if ((action === 'migrating' || action === 'importing' || action === 'node') && withNode !== undefined) {
+    error = topology.setSlot(slot, action, withNode);
+  } else if (action === 'stable' && args.length === 4) {
+    error = topology.setSlot(slot, 'stable');
+  } else {
+    error = ERR_SETSLOT_ACTION;
+  }
+  if (error === undefined) ctx.out.simple('OK');
+  else ctx.out.error(error);
+});
+
 const help: CommandHandler = withTopology((ctx) => {
   ctx.out.array(HELP.length);
   for (const line of HELP) ctx.out.simple(line);
 });
 
-/** READONLY/READWRITE/ASKING: accepted and ignored (there are no replicas and no migrations). */
+/** READONLY/READWRITE/ASKING: accepted and ignored (no replicas; a slot in motion never redirects with ASK). */
 const clusterNoop: CommandHandler = withTopology((ctx) => {
   ctx.out.simple('OK');
 });
@@ -255,6 +317,7 @@ function subcommand(
   arity: number,
   flags: readonly string[],
   handler: CommandHandler,
+  categories: readonly CommandCategory[] = ['slow'],
 ): CommandSpec {
   return {
     name: `cluster|${name}`,
@@ -263,7 +326,7 @@ function subcommand(
     firstKey: 0,
     lastKey: 0,
     step: 0,
-    categories: ['slow'],
+    categories,
     handler,
   };
 }
@@ -277,6 +340,7 @@ const SUBCOMMANDS: Readonly<Record<string, CommandSpec>> = {
   myid: subcommand('myid', 2, ['stale'], myid),
   countkeysinslot: subcommand('countkeysinslot', 3, ['stale'], countkeysinslot),
   getkeysinslot: subcommand('getkeysinslot', 4, ['stale'], getkeysinslot),
+  setslot: subcommand('setslot', -4, ['admin', 'stale', 'noscript'], setslot, ['admin', 'slow', 'dangerous']),
   help: subcommand('help', 2, ['loading', 'stale'], help),
 };
 

@@ -6,6 +6,7 @@ import {
   type CommandSpec,
   ReplyError,
 } from '../types.js';
+import { clusterTopology } from './cluster.js';
 import { spec, str } from './lists.js';
 
 type Kind = 'channel' | 'pattern' | 'shard';
@@ -61,8 +62,15 @@ function unsubscribeCommand(kind: Kind): CommandHandler {
   };
 }
 
+/**
+ * PUBLISH replies with the receivers on this node; on a Cluster node the message also reaches the
+ * subscribers of every other node, as the Cluster bus carries it in Redis.
+ */
 const publish: CommandHandler = (ctx, args) => {
-  ctx.out.integer(ctx.server.publish(str(args[1] as Buffer), args[2] as Buffer));
+  const channel = str(args[1] as Buffer);
+  const message = args[2] as Buffer;
+  ctx.out.integer(ctx.server.publish(channel, message));
+  clusterTopology(ctx.server.cluster)?.broadcast(channel, message);
   return undefined;
 };
 
