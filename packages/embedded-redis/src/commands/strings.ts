@@ -8,6 +8,7 @@ import {
   tryDouble,
   tryInt64,
 } from '../args.js';
+import { bytesOf, INLINE_MAX, StringEntry, stringEntryOf, writeValue } from '../data/string.js';
 import { parseStrictInteger } from '../resp/parser.js';
 import {
   type CommandContext,
@@ -32,11 +33,12 @@ export function own(arg: Buffer): Buffer {
 /** The string value at `key` (WRONGTYPE for another type), or undefined. */
 export function getString(ctx: CommandContext, key: Buffer): Buffer | undefined {
   const entry = ctx.db.getTyped(key.toString('latin1'), 'string');
-  return entry === undefined ? undefined : (entry.value as Buffer);
+  return entry === undefined ? undefined : bytesOf(entry);
 }
 
+/** A string entry for `value`, a Buffer this command created (not a view of the request). */
 function stringEntry(value: Buffer, expiresAt: number | undefined = undefined): Entry {
-  return { type: 'string', value, expiresAt };
+  return new StringEntry(value.length <= INLINE_MAX ? value.toString('latin1') : value, expiresAt);
 }
 
 // ---- expiry options shared by SET and GETEX ----
@@ -68,7 +70,7 @@ const set: CommandHandler = (ctx, args) => {
   const key = (args[1] as Buffer).toString('latin1');
   const db = ctx.db;
   if (args.length === 3) {
-    db.set(key, stringEntry(own(args[2] as Buffer)));
+    db.set(key, stringEntryOf(args[2] as Buffer));
     ctx.out.simple('OK');
     return undefined;
   }
@@ -104,12 +106,12 @@ const set: CommandHandler = (ctx, args) => {
     if (at !== undefined && at <= ctx.now()) {
       db.delete(key);
     } else {
-      db.set(key, stringEntry(own(args[2] as Buffer), at), keep);
+      db.set(key, stringEntryOf(args[2] as Buffer, at), keep);
     }
   }
   if (get) {
     if (old === undefined) ctx.out.nullBulk();
-    else ctx.out.bulk(old.value as Buffer);
+    else writeValue(ctx.out, old);
   } else if (apply) {
     ctx.out.simple('OK');
   } else {
@@ -123,7 +125,7 @@ function setWithExpiry(unit: 'ex' | 'px', name: string): CommandHandler {
     const at = expiryAt(ctx, unit, args[2], name);
     const key = (args[1] as Buffer).toString('latin1');
     if (at <= ctx.now()) ctx.db.delete(key);
-    else ctx.db.set(key, stringEntry(own(args[3] as Buffer), at));
+    else ctx.db.set(key, stringEntryOf(args[3] as Buffer, at));
     ctx.out.simple('OK');
     return undefined;
   };
@@ -135,7 +137,7 @@ const setnx: CommandHandler = (ctx, args) => {
     ctx.out.integer(0);
     return undefined;
   }
-  ctx.db.set(key, stringEntry(own(args[2] as Buffer)));
+  ctx.db.set(key, stringEntryOf(args[2] as Buffer));
   ctx.out.integer(1);
   return undefined;
 };
@@ -143,9 +145,9 @@ const setnx: CommandHandler = (ctx, args) => {
 // ---- GET family ----
 
 const get: CommandHandler = (ctx, args) => {
-  const value = getString(ctx, args[1] as Buffer);
-  if (value === undefined) ctx.out.nullBulk();
-  else ctx.out.bulk(value);
+  const entry = ctx.db.getTyped((args[1] as Buffer).toString('latin1'), 'string');
+  if (entry === undefined) ctx.out.nullBulk();
+  else writeValue(ctx.out, entry);
   return undefined;
 };
 
@@ -176,7 +178,6 @@ const getex: CommandHandler = (ctx, args) => {
     ctx.out.nullBulk();
     return undefined;
   }
-  const value = entry.value as Buffer;
   if (option.at !== undefined) {
     if (option.at <= ctx.now()) {
       ctx.db.delete(key);
@@ -188,7 +189,7 @@ const getex: CommandHandler = (ctx, args) => {
     entry.expiresAt = undefined;
     ctx.db.touch(key);
   }
-  ctx.out.bulk(value);
+  writeValue(ctx.out, entry);
   return undefined;
 };
 
@@ -205,7 +206,7 @@ const getdel: CommandHandler = (ctx, args) => {
 
 const getset: CommandHandler = (ctx, args) => {
   const old = getString(ctx, args[1] as Buffer);
-  ctx.db.set((args[1] as Buffer).toString('latin1'), stringEntry(own(args[2] as Buffer)));
+  ctx.db.set((args[1] as Buffer).toString('latin1'), stringEntryOf(args[2] as Buffer));
   if (old === undefined) ctx.out.nullBulk();
   else ctx.out.bulk(old);
   return undefined;
@@ -216,7 +217,7 @@ const mget: CommandHandler = (ctx, args) => {
   for (let i = 1; i < args.length; i++) {
     const entry = ctx.db.get((args[i] as Buffer).toString('latin1'));
     if (entry === undefined || entry.type !== 'string') ctx.out.nullBulk();
-    else ctx.out.bulk(entry.value as Buffer);
+    else writeValue(ctx.out, entry);
   }
   return undefined;
 };
@@ -233,7 +234,7 @@ function msetGeneric(nx: boolean, name: string): CommandHandler {
       }
     }
     for (let i = 1; i < args.length; i += 2) {
-      ctx.db.set((args[i] as Buffer).toString('latin1'), stringEntry(own(args[i + 1] as Buffer)));
+      ctx.db.set((args[i] as Buffer).toString('latin1'), stringEntryOf(args[i + 1] as Buffer));
     }
     if (nx) ctx.out.integer(1);
     else ctx.out.simple('OK');
@@ -252,10 +253,43 @@ function storedInteger(value: Buffer): number | bigint {
   return big;
 }
 
+/** `storedInteger` of a string entry, parsing an inline value without copying it. */
+function storedIntegerOf(entry: Entry): number | bigint {
+  const data = entry instanceof StringEntry ? entry.data : (entry.value as Buffer);
+  if (typeof data !== 'string') return storedInteger(data);
+  const n = integerText(data);
+  if (!Number.isNaN(n)) return n;
+  return storedInteger(Buffer.from(data, 'latin1'));
+}
+
+/** `parseStrictInteger` over a latin1 string: NaN when not a canonical integer within ±2^53. */
+function integerText(text: string): number {
+  const end = text.length;
+  if (end === 0 || end > 17) return Number.NaN;
+  let p = 0;
+  let negative = false;
+  if (text.charCodeAt(0) === 45) {
+    negative = true;
+    p = 1;
+    if (end === 1) return Number.NaN;
+  }
+  const first = text.charCodeAt(p);
+  if (first === 48) return end === 1 ? 0 : Number.NaN;
+  if (first < 49 || first > 57) return Number.NaN;
+  let value = first - 48;
+  for (p++; p < end; p++) {
+    const c = text.charCodeAt(p);
+    if (c < 48 || c > 57) return Number.NaN;
+    value = value * 10 + (c - 48);
+  }
+  if (value > Number.MAX_SAFE_INTEGER) return Number.NaN;
+  return negative ? -value : value;
+}
+
 function incrementBy(ctx: CommandContext, keyArg: Buffer, delta: number | bigint): void {
   const key = keyArg.toString('latin1');
   const entry = ctx.db.getTyped(key, 'string');
-  const current = entry === undefined ? 0 : storedInteger(entry.value as Buffer);
+  const current = entry === undefined ? 0 : storedIntegerOf(entry);
   let result: number | bigint;
   if (typeof current === 'number' && typeof delta === 'number') {
     result = current + delta;
@@ -267,11 +301,12 @@ function incrementBy(ctx: CommandContext, keyArg: Buffer, delta: number | bigint
     if (result < INT64_MIN || result > INT64_MAX)
       throw new ReplyError('ERR increment or decrement would overflow');
   }
-  const text = Buffer.from(String(result), 'latin1');
+  const text = String(result);
   if (entry === undefined) {
-    ctx.db.set(key, stringEntry(text));
+    ctx.db.set(key, new StringEntry(text));
   } else {
-    entry.value = text;
+    if (entry instanceof StringEntry) entry.data = text;
+    else entry.value = Buffer.from(text, 'latin1');
     ctx.db.touch(key);
   }
   ctx.out.integer(result);
@@ -406,8 +441,9 @@ const incrbyfloat: CommandHandler = (ctx, args) => {
   const entry = ctx.db.getTyped(key, 'string');
   const incrementArg = args[2] as Buffer;
   const increment = tryDouble(incrementArg);
-  const currentText = entry === undefined ? '0' : (entry.value as Buffer).toString('latin1');
-  const current = entry === undefined ? 0 : tryDouble(entry.value as Buffer);
+  const currentBytes = entry === undefined ? undefined : bytesOf(entry);
+  const currentText = currentBytes === undefined ? '0' : currentBytes.toString('latin1');
+  const current = currentBytes === undefined ? 0 : tryDouble(currentBytes);
   if (current === undefined || increment === undefined) throw new ReplyError(ERR_NOT_FLOAT);
   if (!Number.isFinite(current + increment))
     throw new ReplyError('ERR increment would produce NaN or Infinity');
@@ -430,11 +466,11 @@ const append: CommandHandler = (ctx, args) => {
   const entry = ctx.db.getTyped(key, 'string');
   const extra = args[2] as Buffer;
   if (entry === undefined) {
-    ctx.db.set(key, stringEntry(own(extra)));
+    ctx.db.set(key, stringEntryOf(extra));
     ctx.out.integer(extra.length);
     return undefined;
   }
-  const old = entry.value as Buffer;
+  const old = bytesOf(entry);
   if (old.length + extra.length > MAX_STRING) {
     throw new ReplyError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
   }
@@ -488,7 +524,7 @@ const setrange: CommandHandler = (ctx, args) => {
     ctx.out.integer(value.length);
     return undefined;
   }
-  const old = entry.value as Buffer;
+  const old = bytesOf(entry);
   if (patch.length === 0) {
     ctx.out.integer(old.length);
     return undefined;

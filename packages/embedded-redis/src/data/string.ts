@@ -1,0 +1,78 @@
+import { RespWriter } from '../resp/writer.js';
+import type { Entry, ReplyWriter } from '../types.js';
+
+/**
+ * The value of a `string` key, kept compact: values up to `INLINE_MAX` bytes are stored as a
+ * binary (latin1) JS string, one heap object of 16 bytes plus the bytes, instead of a Buffer (a
+ * typed-array object of about 100 bytes plus its backing store). Longer values stay Buffers.
+ *
+ * `value` still reads as a Buffer (a fresh copy for an inline value) and may be assigned a
+ * Buffer, so code that treats string entries generically (AOF rewrite, COPY, OBJECT) works
+ * unchanged; the string commands use `text`/`bytes`/`writeValue` and avoid the copy.
+ */
+export class StringEntry implements Entry {
+  readonly type = 'string' as const;
+  expiresAt: number | undefined;
+  /** The bytes: a latin1 string when short, else a Buffer that no one else holds. */
+  data: string | Buffer;
+
+  constructor(data: string | Buffer, expiresAt: number | undefined = undefined) {
+    this.data = data;
+    this.expiresAt = expiresAt;
+  }
+
+  /** The bytes as a Buffer (a copy when stored inline: do not mutate to change the value). */
+  get value(): Buffer {
+    const data = this.data;
+    return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  }
+
+  /** Replaces the value with `bytes`, which the entry then owns (it must not be a view of a request). */
+  set value(bytes: unknown) {
+    const buf = bytes as Buffer;
+    this.data = buf.length <= INLINE_MAX ? buf.toString('latin1') : buf;
+  }
+
+  /** Length in bytes. */
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+/** Longest value stored as a latin1 string. */
+export const INLINE_MAX = 16 * 1024;
+
+/**
+ * `bytes` in the compact form a StringEntry keeps: a latin1 string when short (a copy, so it
+ * may be a view of the read buffer), else an owned copy of the bytes.
+ */
+export function compact(bytes: Buffer): string | Buffer {
+  return bytes.length <= INLINE_MAX ? bytes.toString('latin1') : Buffer.from(bytes);
+}
+
+/** A new string entry holding a copy of `bytes` (a view of the read buffer is fine). */
+export function stringEntryOf(bytes: Buffer, expiresAt: number | undefined = undefined): StringEntry {
+  return new StringEntry(compact(bytes), expiresAt);
+}
+
+/** A string entry's bytes as a Buffer (copying an inline value), for any string entry. */
+export function bytesOf(entry: Entry): Buffer {
+  if (entry instanceof StringEntry) {
+    const data = entry.data;
+    return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  }
+  return entry.value as Buffer;
+}
+
+/** Writes a string entry's value as a bulk reply without copying it first. */
+export function writeValue(out: ReplyWriter, entry: Entry): void {
+  if (entry instanceof StringEntry) {
+    const data = entry.data;
+    if (typeof data === 'string') {
+      if (out instanceof RespWriter) out.bulkLatin1(data);
+      else out.bulk(Buffer.from(data, 'latin1'));
+    } else out.bulk(data);
+    return;
+  }
+  out.bulk(entry.value as Buffer);
+}
