@@ -10,6 +10,7 @@ import {
   createTestCertificates,
   type RedisServer,
   randomSubject,
+  realRedisSuite,
   startRedis,
   until,
 } from '@relaybus/testing';
@@ -20,8 +21,11 @@ let otherCa: string;
 let otherDir: string;
 const brokers: Broker[] = [];
 
+const suite = realRedisSuite('TLS', 'TLS, which the embedded server does not speak', { local: true });
+
 beforeAll(async () => {
-  server = await startRedis({ tls: true, password: 'tls-secret' });
+  if (suite.skip) return;
+  server = await startRedis({ tls: true, password: 'tls-secret', server: 'real' });
   // A CA that did not sign the server's certificate.
   otherDir = mkdtempSync(join(tmpdir(), 'relaybus-other-ca-'));
   otherCa = (await createTestCertificates(otherDir)).ca;
@@ -47,7 +51,7 @@ const kinds: Array<[string, Make]> = [
   ],
 ];
 
-describe('TLS', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it.each(kinds)('%s publishes and consumes over rediss:// with the CA verified', async (_name, make) => {
     const tls = server.tls;
     if (tls === undefined) throw new Error('the server has no TLS endpoint');

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { until } from '@relaybus/testing';
+import { sendCommand, until } from '@relaybus/testing';
 import { describe, expect, it } from 'vitest';
 import { freshPrefix, useRedis } from './run.js';
 
@@ -11,11 +10,8 @@ describe('docs/recipes/ipc.md: event stream', () => {
     const first = redis.run('event-stream.mjs', ['publish', '300'], prefix);
     expect(await first.exited).toBe(0);
     // MAXLEN ~ 100 trims whole stream nodes: about 100 events stay, never all 300.
-    const length = Number(
-      execFileSync('redis-cli', ['-u', redis.url(), 'XLEN', `${prefix}{sensor-events}`], {
-        encoding: 'utf8',
-      }),
-    );
+    const { hostname, port } = new URL(redis.url());
+    const length = Number(await sendCommand(hostname, Number(port), ['XLEN', `${prefix}{sensor-events}`]));
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(300);
 

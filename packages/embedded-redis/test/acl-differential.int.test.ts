@@ -4,7 +4,7 @@
  */
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '../../testing/dist/index.js';
+import { realRedisSuite, startRedis } from '../../testing/dist/index.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/index.js';
 
 /** `admin` or `user` (a second connection that AUTHs as the user under test), and the command. */
@@ -94,7 +94,13 @@ let embedded: EmbeddedRedis;
 let real: Awaited<ReturnType<typeof startRedis>>;
 let sides: [Side, Side];
 
+const suite = realRedisSuite(
+  'ACL on the embedded server and on redis-server',
+  'the reference replies the embedded server is compared with',
+);
+
 beforeAll(async () => {
+  if (suite.skip) return;
   [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis({ server: 'real' })]);
   const open = (make: () => Redis): Side => ({ admin: make(), user: make() });
   const options = { maxRetriesPerRequest: 0 } as const;
@@ -122,7 +128,7 @@ async function reply(side: Side, step: Step): Promise<unknown> {
   }
 }
 
-describe('ACL on the embedded server and on redis-server', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it('gives the same replies, errors included', async () => {
     const mismatches: string[] = [];
     for (const step of STEPS) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisCluster } from '../../testing/dist/index.js';
+import { realRedisSuite, startRedisCluster } from '../../testing/dist/index.js';
 import { type EmbeddedRedisCluster, startEmbeddedRedisCluster } from '../src/cluster.js';
 import { compareReplies } from './differential/harness.js';
 import { RespConnection, type RespNode } from './differential/resp-client.js';
@@ -16,7 +16,13 @@ function infoFields(node: RespNode): string[] {
     .filter((name) => !name.startsWith('cluster_stats_'));
 }
 
-describe('CLUSTER replies have the shapes of a real 3-node redis-server Cluster', () => {
+const suite = realRedisSuite(
+  'CLUSTER replies have the shapes of a real 3-node redis-server Cluster',
+  'the reference replies of a redis-server Cluster',
+  { cluster: true },
+);
+
+describe.skipIf(suite.skip)(suite.title, () => {
   let real: RealCluster;
   let embedded: EmbeddedRedisCluster;
   const connections: RespConnection[] = [];

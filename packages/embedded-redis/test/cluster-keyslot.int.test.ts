@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '../../testing/dist/index.js';
+import { realRedisSuite, startRedis } from '../../testing/dist/index.js';
 import { keySlot } from '../src/crc16.js';
 import { RespConnection } from './differential/resp-client.js';
 
@@ -35,7 +35,13 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe('keySlot against redis-server CLUSTER KEYSLOT', () => {
+const suite = realRedisSuite(
+  'keySlot against redis-server CLUSTER KEYSLOT',
+  'the reference CLUSTER KEYSLOT of a cluster-enabled redis-server',
+  { local: true },
+);
+
+describe.skipIf(suite.skip)(suite.title, () => {
   let redis: Started;
   let connection: RespConnection;
 

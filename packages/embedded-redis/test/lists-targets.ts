@@ -4,22 +4,16 @@
  * src/index.ts exports it, else the in-process stand-in of lists-harness.ts).
  */
 import { describe } from 'vitest';
-import { redisAvailability, startRedis } from '../../testing/dist/index.js';
+import { realRedisAvailability, realRedisSuite, startRedis } from '../../testing/dist/index.js';
 import { FakeServer, type RawConnection, tcpConnection } from './lists-harness.js';
 
-const availability = await redisAvailability();
+/** True when a real Redis (not the embedded server) is there to compare with. */
+export const canCompare = realRedisAvailability().available;
 
-/** True when a real Redis (not the embedded fallback) is there to compare with. */
-export const canCompare = availability.available && availability.kind !== 'embedded';
-
-const skipReason = availability.available
-  ? 'no real redis-server: @relaybus/testing fell back to the embedded server'
-  : availability.reason;
-
-/** `describe` when a real Redis is there to compare with, else skipped with the reason in its title. */
+/** `describe` when a real Redis is there to compare with, else skipped with the reason printed and in its title. */
 export function describeVsReal(name: string, body: () => void): void {
-  if (canCompare) describe(name, body);
-  else describe.skip(`${name} (skipped: ${skipReason}; set RELAYBUS_TEST_REDIS=real)`, body);
+  const suite = realRedisSuite(name, 'the reference replies the embedded server is compared with');
+  describe.skipIf(suite.skip)(suite.title, body);
 }
 
 /** A server the tests can open raw connections to. */
@@ -31,7 +25,7 @@ export interface Target {
 
 /** A real redis-server. */
 export async function realTarget(): Promise<Target> {
-  const server = await startRedis();
+  const server = await startRedis({ server: 'real' });
   const port = Number(new URL(server.url).port);
   return {
     name: 'redis-server',

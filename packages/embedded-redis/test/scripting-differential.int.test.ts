@@ -4,7 +4,7 @@
  */
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '../../testing/dist/index.js';
+import { realRedisSuite, startRedis } from '../../testing/dist/index.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/index.js';
 
 type Call = [string, ...(string | number | Buffer)[]];
@@ -141,7 +141,13 @@ let real: Awaited<ReturnType<typeof startRedis>>;
 let onEmbedded: Redis;
 let onReal: Redis;
 
+const suite = realRedisSuite(
+  'scripts on the embedded server and on redis-server',
+  'the reference replies the embedded server is compared with',
+);
+
 beforeAll(async () => {
+  if (suite.skip) return;
   [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis({ server: 'real' })]);
   onEmbedded = new Redis(embedded.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
   onReal = new Redis(real.url, { maxRetriesPerRequest: 0 });
@@ -161,7 +167,7 @@ async function reply(client: Redis, call: Call): Promise<unknown> {
   }
 }
 
-describe('scripts on the embedded server and on redis-server', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it('give the same replies, errors included', async () => {
     const mismatches: string[] = [];
     for (const call of SCRIPTS) {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '../../testing/dist/index.js';
+import { realRedisSuite, startRedis } from '../../testing/dist/index.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/index.js';
 
 const PACKAGES = new URL('../../', import.meta.url);
@@ -465,7 +465,13 @@ let real: Awaited<ReturnType<typeof startRedis>>;
 let onEmbedded: Redis;
 let onReal: Redis;
 
+const suite = realRedisSuite(
+  'the transports Lua scripts on the embedded server and on redis-server',
+  'the reference transcripts the embedded server is compared with',
+);
+
 beforeAll(async () => {
+  if (suite.skip) return;
   [embedded, real] = await Promise.all([startEmbeddedRedis(), startRedis({ server: 'real' })]);
   onEmbedded = new Redis(embedded.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
   onReal = new Redis(real.url, { maxRetriesPerRequest: 0 });
@@ -477,7 +483,7 @@ afterAll(async () => {
   await Promise.all([embedded?.close(), real?.stop()]);
 });
 
-describe('the transports Lua scripts on the embedded server and on redis-server', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   CASES.forEach((testCase, index) => {
     it(`${testCase.name} gives the same replies`, async () => {
       const prefix = `t${index}:`;

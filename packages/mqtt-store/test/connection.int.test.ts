@@ -1,5 +1,5 @@
 import { silentLogger } from '@relaybus/core';
-import { type RedisServer, randomSubject, startRedis } from '@relaybus/testing';
+import { type RedisServer, randomSubject, realRedisSuite, startRedis } from '@relaybus/testing';
 import { Redis } from 'iovalkey';
 import type { Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,15 @@ let server: RedisServer;
 const USER = 'mqtt-tenant-a';
 const PASSWORD = 'tenant-a-pw';
 
+const suite = realRedisSuite(
+  'MQTT stores over TLS as an ACL user from a credentials provider',
+  'TLS, which the embedded server does not speak',
+  { local: true },
+);
+
 beforeAll(async () => {
-  server = await startRedis({ tls: true, password: 'admin-pw' });
+  if (suite.skip) return;
+  server = await startRedis({ tls: true, password: 'admin-pw', server: 'real' });
   const admin = new Redis(server.url, { lazyConnect: true });
   await admin.connect();
   // May touch only keys under its own prefix: a key outside it fails the script with NOPERM.
@@ -22,7 +29,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('MQTT stores over TLS as an ACL user from a credentials provider', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it('stores, streams and deletes under the connection key prefix', async () => {
     let asked = 0;
     const tls = server.tls!;

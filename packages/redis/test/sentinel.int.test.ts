@@ -4,6 +4,7 @@ import {
   type RedisSentinel,
   type RedisServer,
   randomSubject,
+  realRedisSuite,
   startRedis,
   startRedisSentinel,
 } from '@relaybus/testing';
@@ -12,8 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let primary: RedisServer;
 let sentinel: RedisSentinel;
+const suite = realRedisSuite(
+  'RedisConnector through Sentinel',
+  'Sentinel (redis-server --sentinel), which the embedded server does not offer',
+  { local: true },
+);
+
 beforeAll(async () => {
-  primary = await startRedis({ password: 'primary-pw' });
+  if (suite.skip) return;
+  primary = await startRedis({ password: 'primary-pw', server: 'real' });
   sentinel = await startRedisSentinel({
     master: { host: primary.host, port: primary.port, password: 'primary-pw' },
   });
@@ -23,7 +31,7 @@ afterAll(async () => {
   await primary?.stop();
 });
 
-describe('RedisConnector through Sentinel', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it('finds the primary through the sentinel and writes to it', async () => {
     const made = new RedisConnector(
       resolveRedisOptions({

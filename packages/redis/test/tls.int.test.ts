@@ -1,12 +1,17 @@
 import { silentLogger } from '@relaybus/core';
 import { RedisConnector, resolveRedisOptions } from '@relaybus/redis';
-import { type RedisServer, randomSubject, startRedis, until } from '@relaybus/testing';
+import { type RedisServer, randomSubject, realRedisSuite, startRedis, until } from '@relaybus/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 let server: RedisServer;
 const connectors: RedisConnector[] = [];
+const suite = realRedisSuite('RedisConnector over TLS', 'TLS, which the embedded server does not speak', {
+  local: true,
+});
+
 beforeAll(async () => {
-  server = await startRedis({ tls: true, password: 'tls-pw' });
+  if (suite.skip) return;
+  server = await startRedis({ tls: true, password: 'tls-pw', server: 'real' });
 });
 afterEach(async () => {
   await Promise.all(connectors.splice(0).map((c) => c.close()));
@@ -15,7 +20,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('RedisConnector over TLS', () => {
+describe.skipIf(suite.skip)(suite.title, () => {
   it('connects with rediss:// and the server CA', async () => {
     const tls = server.tls!;
     expect(tls.url).toMatch(/^rediss:\/\/:tls-pw@127\.0\.0\.1:\d+$/);

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { announceEmbedded, loadEmbedded, serverChoice } from './embedded.js';
 import { freePort, isPortFree } from './ports.js';
-import { findServerBinary, makeTempDir, removeDir, type ServerProcess } from './process.js';
+import { cleanStaleDirs, findServerBinary, makeTempDir, removeDir, type ServerProcess } from './process.js';
 import { sendCommand } from './resp.js';
 import { isPortClash, ServerStartError, serverArgs, spawnUntilReady } from './server.js';
 import { delay, until } from './until.js';
@@ -295,6 +295,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     throw new Error(`startRedisCluster: primaries must be an integer >= 3, got ${String(primaries)}`);
   }
   const choice = serverChoice(options.server);
+  cleanStaleDirs();
   if (choice === 'embedded') {
     announceEmbedded('RELAYBUS_TEST_REDIS=embedded');
     return startEmbeddedCluster(primaries, options.password);

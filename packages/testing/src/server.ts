@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { startContainer } from './container.js';
 import { announceEmbedded, serverChoice, startEmbeddedServer } from './embedded.js';
 import { freePort } from './ports.js';
-import { findServerBinary, makeTempDir, removeDir, ServerProcess } from './process.js';
+import { cleanStaleDirs, findServerBinary, makeTempDir, removeDir, ServerProcess } from './process.js';
 import { answersPing } from './resp.js';
 import { createTestCertificates } from './tls.js';
 import { delay } from './until.js';
@@ -287,6 +287,8 @@ const INSTALL_HINT =
  */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const choice = serverChoice(options.server);
+  // Whatever the kind, the first start of a process removes what killed runs left behind.
+  cleanStaleDirs();
   if (choice === 'embedded') {
     announceEmbedded('RELAYBUS_TEST_REDIS=embedded');
     return startEmbeddedServer(options);

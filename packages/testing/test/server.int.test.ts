@@ -1,4 +1,4 @@
-import { randomSubject, startRedis } from '@relaybus/testing';
+import { randomSubject, realRedisSuite, startRedis } from '@relaybus/testing';
 import { Redis } from 'iovalkey';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -26,9 +26,15 @@ function withEnv(name: string, value: string | undefined): void {
   });
 }
 
-describe('startRedis (local redis-server)', () => {
+const local = realRedisSuite(
+  'startRedis (local redis-server)',
+  'the redis-server process these tests start, restart and kill',
+  { local: true },
+);
+
+describe.skipIf(local.skip)(local.title, () => {
   it('starts a server on a loopback port that answers commands', async () => {
-    const server = await startRedis();
+    const server = await startRedis({ server: 'real' });
     cleanups.push(() => server.stop());
     expect(server.kind).toBe('local');
     expect(server.host).toBe('127.0.0.1');
@@ -38,7 +44,7 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('keeps acknowledged writes across a SIGTERM restart and a SIGKILL crash with persistence', async () => {
-    const server = await startRedis({ persistence: true });
+    const server = await startRedis({ persistence: true, server: 'real' });
     cleanups.push(() => server.stop());
     const client = connect(server.url);
     const key = randomSubject('persist');
@@ -51,7 +57,7 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('loses data on restart without persistence', async () => {
-    const server = await startRedis();
+    const server = await startRedis({ server: 'real' });
     cleanups.push(() => server.stop());
     const client = connect(server.url);
     const key = randomSubject('volatile');
@@ -61,7 +67,7 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('requires the password and puts it in the url', async () => {
-    const server = await startRedis({ password: 's3cret/+ x' });
+    const server = await startRedis({ password: 's3cret/+ x', server: 'real' });
     cleanups.push(() => server.stop());
     expect(server.url).toBe(`redis://:${encodeURIComponent('s3cret/+ x')}@127.0.0.1:${server.port}`);
     expect(await connect(server.url).ping()).toBe('PONG');
@@ -70,7 +76,7 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('passes extra args to redis-server', async () => {
-    const server = await startRedis({ args: ['--maxmemory', '12mb'] });
+    const server = await startRedis({ args: ['--maxmemory', '12mb'], server: 'real' });
     cleanups.push(() => server.stop());
     expect(await connect(server.url).config('GET', 'maxmemory')).toEqual([
       'maxmemory',
@@ -79,14 +85,16 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('rejects with the server log when redis-server refuses to start', async () => {
-    const error = await startRedis({ args: ['--no-such-option', 'yes'] }).catch((e: unknown) => e);
+    const error = await startRedis({ args: ['--no-such-option', 'yes'], server: 'real' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/exited/);
     expect((error as Error).message).toMatch(/no-such-option/);
   });
 
   it('stops the process and refuses to restart after stop', async () => {
-    const server = await startRedis();
+    const server = await startRedis({ server: 'real' });
     await server.stop();
     await server.stop();
     const client = new Redis(server.url, { retryStrategy: () => null, lazyConnect: true });
@@ -97,7 +105,11 @@ describe('startRedis (local redis-server)', () => {
   });
 
   it('starts servers in parallel on distinct ports', async () => {
-    const servers = await Promise.all([startRedis(), startRedis(), startRedis()]);
+    const servers = await Promise.all([
+      startRedis({ server: 'real' }),
+      startRedis({ server: 'real' }),
+      startRedis({ server: 'real' }),
+    ]);
     cleanups.push(() => Promise.all(servers.map((s) => s.stop())).then(() => undefined));
     expect(new Set(servers.map((s) => s.port)).size).toBe(3);
   });
@@ -105,6 +117,7 @@ describe('startRedis (local redis-server)', () => {
 
 describe('startRedis environment switches', () => {
   it('uses REDIS_URL as an external server it cannot restart', async () => {
+    withEnv('RELAYBUS_TEST_REDIS', undefined);
     withEnv('REDIS_URL', 'redis://:pw@10.0.0.9:6390');
     const server = await startRedis();
     expect(server.kind).toBe('external');
@@ -118,6 +131,7 @@ describe('startRedis environment switches', () => {
   });
 
   it('rejects a REDIS_URL that is not redis:// or rediss://', async () => {
+    withEnv('RELAYBUS_TEST_REDIS', undefined);
     withEnv('REDIS_URL', 'http://localhost:6379');
     await expect(startRedis()).rejects.toThrow(/REDIS_URL/);
   });
@@ -140,7 +154,12 @@ describe('startRedis environment switches', () => {
     expect(await connect(server.url).ping()).toBe('PONG');
   });
 
-  it('uses a real server when asked with { server: "real" } despite RELAYBUS_TEST_REDIS=embedded', async () => {
+  const real = realRedisSuite(
+    'uses a real server when asked with { server: "real" } despite RELAYBUS_TEST_REDIS=embedded',
+    'the redis-server it asks for',
+    { local: true },
+  );
+  it.skipIf(real.skip)(real.title, async () => {
     withEnv('RELAYBUS_TEST_REDIS', 'embedded');
     const server = await startRedis({ server: 'real' });
     cleanups.push(() => server.stop());

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '../../../testing/dist/index.js';
+import { realRedisSuite, startRedis } from '../../../testing/dist/index.js';
 import { COLLECTION_CASES } from './cases-collections.js';
 import { DATA_CASES } from './cases-data.js';
 import { EDGE_CASES } from './cases-edges.js';
@@ -45,7 +45,12 @@ const ALL_CASES: readonly DiffCase[] = [
 ];
 const runAll = process.env.DIFF_ALL === '1';
 
-describe('differential: embedded server vs redis-server', () => {
+const real = realRedisSuite(
+  'differential: embedded server vs redis-server',
+  'the reference replies the embedded server is compared with',
+);
+
+describe.skipIf(real.skip)(real.title, () => {
   let redis: Running;
   let embedded: Running;
 
