@@ -68,17 +68,27 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return new Promise((resolve) => this.#spaceWaiters.push(resolve));
   }
 
+  /** Takes the next buffered item synchronously, or returns `undefined` when none is buffered. */
+  poll(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const value = this.#items[this.#head] as T;
+    this.#items[this.#head] = undefined as T;
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      // Drained: reuse the array from its start instead of letting it grow.
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#releaseSpace();
+    return value;
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.#head < this.#items.length) {
-      const value = this.#items[this.#head] as T;
-      this.#items[this.#head] = undefined as T;
-      this.#head++;
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-        this.#items = this.#items.slice(this.#head);
-        this.#head = 0;
-      }
-      this.#releaseSpace();
-      return Promise.resolve({ value, done: false });
+      return Promise.resolve({ value: this.poll() as T, done: false });
     }
     if (this.#ended) {
       if (this.#failed) {

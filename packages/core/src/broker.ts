@@ -734,6 +734,7 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
   readonly #codecs: CodecRegistry;
   readonly #logger: Logger;
   readonly #onClose: () => void;
+  readonly #deadLettering = new Set<Promise<void>>();
 
   constructor(raw: Subscription, codecs: CodecRegistry, logger: Logger, onClose: () => void) {
     this.#raw = raw;
@@ -752,9 +753,34 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
     return this.#raw.closed;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#onClose();
-    return this.#raw.close();
+    await this.#raw.close();
+    // Undecodable deliveries met by poll() are dead-lettered in the background: finish them.
+    while (this.#deadLettering.size > 0) await Promise.allSettled([...this.#deadLettering]);
+  }
+
+  /**
+   * Takes an already-buffered delivery, decoded, when the transport offers `poll`. One that cannot
+   * be decoded is dead-lettered (in the background; `close()` waits for it) and the next is taken.
+   */
+  poll(): Delivery<T> | undefined {
+    const raw = this.#raw;
+    if (raw.poll === undefined) return undefined;
+    for (;;) {
+      const delivery = raw.poll();
+      if (delivery === undefined) return undefined;
+      let body: T;
+      try {
+        body = this.#codecs.decode(delivery.payload, delivery.headers) as T;
+      } catch (error) {
+        const deadLettering = this.#deadLetterUndecodable(delivery, error);
+        this.#deadLettering.add(deadLettering);
+        void deadLettering.finally(() => this.#deadLettering.delete(deadLettering));
+        continue;
+      }
+      return new DecodedDelivery<T>(delivery, body);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<T>> {

@@ -131,6 +131,13 @@ export interface Subscription<D extends RawDelivery = RawDelivery> extends Async
   readonly closed: boolean;
   /** Stops fetching and ends the iteration. Resolves once nothing more will be fetched. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional fast path: takes the next delivery if one is already buffered, synchronously, or
+   * returns `undefined` (then wait with the iterator). It draws from the same queue as the
+   * iterator, in the same order, so a consumer may mix both. The Broker's handler runtime uses it
+   * to skip a promise per delivery when a transport fetched a batch.
+   */
+  poll?(): D | undefined;
 }
 
 /** Where a new consumer group starts reading. An existing group keeps its position. */

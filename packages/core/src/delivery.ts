@@ -83,15 +83,22 @@ export class GuardedDelivery implements RawDelivery {
     return this.#apply(settlement);
   }
 
-  async #apply(settlement: Settlement): Promise<void> {
-    if (this.#settledAs !== undefined) throw new AlreadySettledError(this.id, this.#settledAs);
+  #apply(settlement: Settlement): Promise<void> {
+    if (this.#settledAs !== undefined) {
+      return Promise.reject(new AlreadySettledError(this.id, this.#settledAs));
+    }
     this.#settledAs = settlement.kind;
+    let settling: Promise<void>;
     try {
-      await this.#settle(settlement);
+      settling = this.#settle(settlement);
     } catch (error) {
+      settling = Promise.reject(error);
+    }
+    // Not an async function: an ack is on every message's path, and this adds one promise, not three.
+    return settling.then(undefined, (error: unknown) => {
       this.#settledAs = undefined;
       throw error;
-    }
+    });
   }
 }
 

@@ -175,15 +175,22 @@ export class HandlerRunner<T> implements HandlerSubscription {
         await this.#runBatches(iterator, this.#settings.batch);
         return;
       }
+      const subscription = this.#subscription;
       for (;;) {
         if (this.#paused !== undefined) await this.#paused.promise;
-        const next = await iterator.next();
-        if (next.done) break;
-        // Paused while waiting for this delivery: it waits too.
-        while (this.#paused !== undefined) await this.#paused.promise;
+        // A delivery already buffered is taken without a promise; otherwise wait for one.
+        let delivery = subscription.poll?.();
+        if (delivery === undefined) {
+          const next = await iterator.next();
+          if (next.done) break;
+          delivery = next.value;
+          // Paused while waiting for this delivery: it waits too.
+          while (this.#paused !== undefined) await this.#paused.promise;
+        }
         this.#active++;
         this.#unsettled++;
-        void this.#handle(next.value);
+        if (this.#plain(delivery)) this.#handlePlain(delivery);
+        else void this.#handle(delivery);
         if (this.#active >= this.#settings.concurrency) await this.#freeSlot();
       }
     } catch (error) {
@@ -216,11 +223,11 @@ export class HandlerRunner<T> implements HandlerSubscription {
     }
   }
 
-  /** A delivery (or batch) was settled: the final drain may end. */
-  #settledOne(): void {
+  /** A delivery (or batch) was settled: the final drain may end. (An arrow: passed as a callback.) */
+  readonly #settledOne = (): void => {
     this.#unsettled--;
     if (this.#unsettled === 0 && this.#drained !== undefined) this.#drained();
-  }
+  };
 
   /** Collects up to `size` deliveries (or what arrived within `waitMs` of the first) per batch. */
   async #runBatches(
@@ -309,6 +316,94 @@ export class HandlerRunner<T> implements HandlerSubscription {
     await Promise.all(
       accepted.map((delivery) => this.#settle(delivery, this.#decide(delivery, failed, failure))),
     );
+  }
+
+  /**
+   * True when a delivery needs nothing but the handler and its settlement: no middleware, filter,
+   * schema, reply (it is no request), span or metric. Such deliveries take `#handlePlain`, which
+   * makes no promise of its own; the rest take `#handle`.
+   */
+  #plain(delivery: Delivery<T>): boolean {
+    const { middleware, filter, schema, reply, telemetry } = this.#settings;
+    return (
+      middleware.length === 0 &&
+      filter === undefined &&
+      schema === undefined &&
+      (reply === undefined || delivery.headers['x-relaybus-reply-to'] === undefined) &&
+      !telemetry.metrics &&
+      !telemetry.tracing()
+    );
+  }
+
+  /**
+   * `#handle` for a plain delivery (see `#plain`): the handler is called at once; a handler that
+   * returns without a promise is settled in the same turn, one that returns a promise when it
+   * resolves. Never throws.
+   */
+  #handlePlain(delivery: Delivery<T>): void {
+    const ctx = new HandlerContext<T>(delivery, this.group, this.#settings.logger, this, this.#stopReason);
+    let result: unknown;
+    try {
+      result = this.#handler(delivery.body, delivery, ctx);
+    } catch (error) {
+      this.#plainDone(delivery, ctx, true, error);
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
+      // Still running after it returned: a stop past its deadline may need to abort its signal.
+      this.#contexts.add(ctx);
+      (result as PromiseLike<unknown>).then(
+        () => this.#plainDone(delivery, ctx, false, undefined),
+        (error: unknown) => this.#plainDone(delivery, ctx, true, error),
+      );
+      return;
+    }
+    this.#plainDone(delivery, ctx, false, undefined);
+  }
+
+  /** A plain handler finished: count it, free its slot, settle the delivery. */
+  #plainDone(delivery: Delivery<T>, ctx: HandlerContext<T>, failed: boolean, failure: unknown): void {
+    this.#contexts.delete(ctx);
+    if (failed) {
+      this.#failed++;
+      this.#lastError = failure instanceof Error ? failure.message : String(failure);
+    } else {
+      this.#handled++;
+    }
+    let decision: NackOptions | 'ack' = 'ack';
+    try {
+      decision = this.#decide(delivery, failed, failure);
+    } catch (error) {
+      this.#settings.logger.error(
+        { err: error, id: delivery.id },
+        'unexpected failure around a handler; the delivery will be redelivered',
+      );
+      this.#slotDone();
+      this.#settledOne();
+      return;
+    }
+    this.#slotDone();
+    if (delivery.settled) {
+      this.#settledOne();
+      return;
+    }
+    let settling: Promise<void>;
+    try {
+      settling = decision === 'ack' ? delivery.ack() : delivery.nack(decision);
+    } catch (error) {
+      settling = Promise.reject(error);
+    }
+    settling.then(this.#settledOne, (error: unknown) => {
+      this.#settings.logger.error(
+        { err: error, id: delivery.id },
+        'could not settle a delivery; it will be redelivered',
+      );
+      this.#settledOne();
+    });
   }
 
   /** Runs one delivery through middleware, filter, schema and handler, then settles it. Never rejects. */

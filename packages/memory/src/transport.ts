@@ -315,6 +315,11 @@ class MemorySubscription implements Subscription, GroupConsumer {
     return this.#queue[Symbol.asyncIterator]();
   }
 
+  /** Takes a buffered delivery without waiting, or `undefined` when none is buffered. */
+  poll(): RawDelivery | undefined {
+    return this.#queue.poll();
+  }
+
   #settle(entry: Entry, deliveryCount: number, settlement: Settlement): void {
     this.#held.delete(entry);
     if (!this.groupState.isPending(entry, deliveryCount)) {

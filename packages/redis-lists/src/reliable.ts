@@ -106,6 +106,11 @@ export class ReliableSubscription implements Subscription {
     return this.#queue[Symbol.asyncIterator]();
   }
 
+  /** Takes a buffered delivery without waiting, or `undefined` when none is buffered. */
+  poll(): RawDelivery | undefined {
+    return this.#queue.poll();
+  }
+
   /**
    * Takes back what an earlier consumer of the same name left in its processing list, registers
    * this consumer (heartbeat + registry), and starts fetching, heartbeating, reaping and promoting.

@@ -61,6 +61,11 @@ export class SimpleSubscription implements Subscription {
     return this.#queue[Symbol.asyncIterator]();
   }
 
+  /** Takes a buffered delivery without waiting, or `undefined` when none is buffered. */
+  poll(): RawDelivery | undefined {
+    return this.#queue.poll();
+  }
+
   /** Starts fetching and promoting delayed messages; resolves once Redis answered. */
   async start(): Promise<void> {
     await this.#context.client().ping();

@@ -1,10 +1,23 @@
-import type { Logger } from '@relaybus/core';
+import { type Logger, TransportError } from '@relaybus/core';
 import type { RedisClient } from '@relaybus/redis';
+import { errorText } from './publisher.js';
+
+/**
+ * Told about each ack it passed once its XACK was answered. One listener object serves many acks
+ * (each with its own token), so acking a message allocates no callback of its own.
+ */
+export interface AckListener<T> {
+  acked(token: T): void;
+  ackFailed(token: T, error: unknown): void;
+}
 
 interface Batch {
   readonly stream: string;
   readonly group: string;
-  ids: string[];
+  readonly ids: string[];
+  /** Parallel to `ids` from the first ack with a listener on: who to tell, and with what. */
+  listeners: Array<AckListener<unknown> | undefined> | undefined;
+  tokens: unknown[] | undefined;
   /** One promise for every ack of the batch: settled when its XACK is answered. */
   readonly done: Promise<void>;
   resolve(): void;
@@ -15,10 +28,13 @@ interface Batch {
  * Coalesces acks into batched XACKs: one `XACK stream group id…` per stream and group, sent when
  * `maxSize` acks wait or after `maxDelayMs` (0: on the next turn of the event loop), and while an
  * XACK is being answered, once it is (so a busy consumer sends few, large XACKs). Every `ack`
- * promise resolves once the XACK carrying it was answered, or rejects with its error.
+ * promise resolves once the XACK carrying it was answered, or rejects with a `TransportError`.
  */
 export class AckBatcher {
-  readonly #batches = new Map<string, Batch>();
+  /** Waiting batches by stream, then group. */
+  readonly #batches = new Map<string, Map<string, Batch>>();
+  /** The batch the last ack went to: consecutive acks of one consumer skip the lookups. */
+  #last: Batch | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #pending = 0;
@@ -32,17 +48,31 @@ export class AckBatcher {
 
   /** Resolves once XACK of `id` was answered (acks of one batch share one promise). */
   ack(stream: string, group: string, id: string): Promise<void> {
-    const name = `${group}\u0000${stream}`;
-    let batch = this.#batches.get(name);
-    if (batch === undefined) {
-      let resolve: () => void = () => {};
-      let reject: (error: unknown) => void = () => {};
-      const done = new Promise<void>((yes, no) => {
-        resolve = yes;
-        reject = no;
-      });
-      batch = { stream, group, ids: [], done, resolve, reject };
-      this.#batches.set(name, batch);
+    return this.ackFor(stream, group, id, undefined, undefined);
+  }
+
+  /**
+   * `ack`, and tells `listener` (with `token`) once the XACK was answered or failed, before the
+   * returned promise settles.
+   */
+  ackFor<T>(
+    stream: string,
+    group: string,
+    id: string,
+    listener: AckListener<T> | undefined,
+    token: T,
+  ): Promise<void> {
+    const batch = this.#batchFor(stream, group);
+    if (listener !== undefined) {
+      if (batch.listeners === undefined) {
+        batch.listeners = new Array(batch.ids.length);
+        batch.tokens = new Array(batch.ids.length);
+      }
+      batch.listeners.push(listener as AckListener<unknown>);
+      batch.tokens?.push(token);
+    } else if (batch.listeners !== undefined) {
+      batch.listeners.push(undefined);
+      batch.tokens?.push(undefined);
     }
     batch.ids.push(id);
     this.#pending++;
@@ -56,6 +86,29 @@ export class AckBatcher {
   async flush(): Promise<void> {
     this.#flushNow();
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #batchFor(stream: string, group: string): Batch {
+    const last = this.#last;
+    if (last !== undefined && last.stream === stream && last.group === group) return last;
+    let byGroup = this.#batches.get(stream);
+    if (byGroup === undefined) {
+      byGroup = new Map();
+      this.#batches.set(stream, byGroup);
+    }
+    let batch = byGroup.get(group);
+    if (batch === undefined) {
+      let resolve: () => void = () => {};
+      let reject: (error: unknown) => void = () => {};
+      const done = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      batch = { stream, group, ids: [], listeners: undefined, tokens: undefined, done, resolve, reject };
+      byGroup.set(group, batch);
+    }
+    this.#last = batch;
+    return batch;
   }
 
   #schedule(): void {
@@ -75,22 +128,24 @@ export class AckBatcher {
       this.#timer = undefined;
     }
     if (this.#pending === 0) return;
-    const batches = [...this.#batches.values()];
+    const batches: Batch[] = [];
+    for (const byGroup of this.#batches.values()) for (const batch of byGroup.values()) batches.push(batch);
     this.#batches.clear();
+    this.#last = undefined;
     this.#pending = 0;
     let client: RedisClient;
     try {
       client = this.client();
     } catch (error) {
-      for (const batch of batches) batch.reject(error);
+      for (const batch of batches) settleBatch(batch, asAckError(batch, error));
       return;
     }
     for (const batch of batches) {
       const sent = client.xack(batch.stream, batch.group, ...batch.ids).then(
-        () => batch.resolve(),
+        () => settleBatch(batch, undefined),
         (error: unknown) => {
           this.logger.warn({ err: error, stream: batch.stream, count: batch.ids.length }, 'XACK failed');
-          batch.reject(error);
+          settleBatch(batch, asAckError(batch, error));
         },
       );
       this.#inFlight.add(sent);
@@ -100,4 +155,28 @@ export class AckBatcher {
       });
     }
   }
+}
+
+function asAckError(batch: Batch, error: unknown): TransportError {
+  return new TransportError(
+    `XACK of ${batch.ids.length} entries of ${batch.stream} failed: ${errorText(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** Tells the batch's listeners, then settles its shared promise. */
+function settleBatch(batch: Batch, error: TransportError | undefined): void {
+  const { listeners, tokens } = batch;
+  if (listeners !== undefined && tokens !== undefined) {
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i];
+      if (listener === undefined) continue;
+      if (error === undefined) listener.acked(tokens[i]);
+      else listener.ackFailed(tokens[i], error);
+    }
+  }
+  if (error === undefined) batch.resolve();
+  else batch.reject(error);
 }

@@ -11,7 +11,7 @@ import {
   TransportError,
 } from '@relaybus/core';
 import { type RedisClient, type RedisConnector, runScript, runScriptBuffer } from '@relaybus/redis';
-import type { AckBatcher } from './acks.js';
+import type { AckBatcher, AckListener } from './acks.js';
 import { compareEntryIds, decodeEntry } from './fields.js';
 import { type StreamKeys, trimScriptArgs } from './keys.js';
 import type { ResolvedStreamsOptions, ResolvedSubjectOptions } from './options.js';
@@ -171,6 +171,11 @@ export class StreamsSubscription implements Subscription {
 
   [Symbol.asyncIterator](): AsyncIterator<RawDelivery> {
     return this.#queue[Symbol.asyncIterator]();
+  }
+
+  /** Takes a fetched delivery without waiting, or `undefined` when none is buffered. */
+  poll(): RawDelivery | undefined {
+    return this.#queue.poll();
   }
 
   /**
@@ -504,21 +509,37 @@ export class StreamsSubscription implements Subscription {
 
   // ---- settlement --------------------------------------------------------------------------
 
-  async #settle(held: Held, settlement: Settlement): Promise<void> {
+  /** Told by the ack batcher when a held entry's XACK was answered (or failed). */
+  readonly #ackListener: AckListener<Held> = {
+    acked: (held) => {
+      this.#acking--;
+      this.#forget(held);
+    },
+    ackFailed: () => {
+      this.#acking--;
+    },
+  };
+
+  #settle(held: Held, settlement: Settlement): Promise<void> {
+    if (settlement.kind !== 'ack') return this.#settleOther(held, settlement);
+    // The handler is done with it: let the next read refill its slot while XACK travels. The
+    // batcher tells #ackListener when it was answered; no promise or closure per ack here.
+    this.#acking++;
+    this.#wakeCapacity();
+    return this.#context.acks.ackFor(
+      held.reader.keys.stream,
+      this.group,
+      held.entryId,
+      this.#ackListener,
+      held,
+    );
+  }
+
+  async #settleOther(held: Held, settlement: Exclude<Settlement, { kind: 'ack' }>): Promise<void> {
     const { reader, entryId, delivery } = held;
     const client = this.#context.client();
     try {
       switch (settlement.kind) {
-        case 'ack':
-          // The handler is done with it: let the next read refill its slot while XACK travels.
-          this.#acking++;
-          this.#wakeCapacity();
-          try {
-            await this.#context.acks.ack(reader.keys.stream, this.group, entryId);
-          } finally {
-            this.#acking--;
-          }
-          break;
         case 'requeue':
           if (settlement.delayMs > 0) {
             await runScript(
