@@ -63,7 +63,10 @@ export class KeyspaceDatabase implements Database {
     }
     this.#entries.set(key, entry);
     if (entry.expiresAt !== undefined) this.#volatile.add(key);
-    this.touch(key, true);
+    // touch(key, true), knowing the entry.
+    this.#bump(key);
+    this.#host.modified();
+    this.#host.keyReady(this.index, key);
   }
 
   delete(key: string): boolean {
@@ -170,6 +173,7 @@ export class KeyspaceDatabase implements Database {
   }
 
   #bump(key: string): void {
-    if (this.#versions.has(key)) this.#versions.set(key, ++KeyspaceDatabase.#versionCounter);
+    if (this.#versions.size > 0 && this.#versions.has(key))
+      this.#versions.set(key, ++KeyspaceDatabase.#versionCounter);
   }
 }

@@ -152,8 +152,47 @@ class Context implements CommandContext {
   }
 }
 
-/** A command resolved from its arguments (subcommand included), or the error reply. */
-type Resolved = { spec: CommandSpec; fullName: string } | { error: string };
+/** Lower-case ASCII letter of byte `c` (other bytes unchanged). */
+function lowerByte(c: number): number {
+  return c >= 65 && c <= 90 ? c | 32 : c;
+}
+
+/** A case-insensitive hash of `bytes` (command names), so lookups need no string per request. */
+function nameHash(bytes: Uint8Array): number {
+  let h = bytes.length;
+  for (let i = 0; i < bytes.length; i++) h = (Math.imul(h, 31) + lowerByte(bytes[i] as number)) | 0;
+  return h;
+}
+
+/** Commands by name hash; each candidate's lower-case name bytes are compared to confirm. */
+class CommandLookup {
+  readonly #byHash = new Map<number, { name: Buffer; spec: CommandSpec }[]>();
+
+  add(name: string, spec: CommandSpec): void {
+    const bytes = Buffer.from(name, 'latin1');
+    const hash = nameHash(bytes);
+    let list = this.#byHash.get(hash);
+    if (list === undefined) {
+      list = [];
+      this.#byHash.set(hash, list);
+    }
+    list.push({ name: bytes, spec });
+  }
+
+  /** The command named `bytes` in any letter case, or undefined. */
+  find(bytes: Uint8Array): CommandSpec | undefined {
+    const list = this.#byHash.get(nameHash(bytes));
+    if (list === undefined) return undefined;
+    for (const candidate of list) {
+      const name = candidate.name;
+      if (name.length !== bytes.length) continue;
+      let same = true;
+      for (let i = 0; i < name.length && same; i++) same = name[i] === lowerByte(bytes[i] as number);
+      if (same) return candidate.spec;
+    }
+    return undefined;
+  }
+}
 
 /**
  * The embedded server: connections, command dispatch (lookup, arity, auth, ACL, cluster,
@@ -200,7 +239,12 @@ export class EmbeddedServer implements ServerCore {
 
   readonly #dbs: KeyspaceDatabase[] = [];
   readonly #commands: Map<string, CommandSpec>;
-  readonly #lookup = new Map<string, CommandSpec>();
+  readonly #lookup = new CommandLookup();
+  /** Commands whose effects are propagated by the commands they run (PROPAGATE_INNER's specs). */
+  readonly #propagateInnerSpecs = new Set<CommandSpec>();
+  /** Set by `#resolve`: the error reply when it returned undefined, else the full command name. */
+  #resolvedError = '';
+  #resolvedName = '';
   readonly #connections = new Map<number, Connection>();
   readonly #closeListeners: ((client: ClientState) => void)[] = [];
   readonly #extensions = new Map<symbol, unknown>();
@@ -269,8 +313,8 @@ export class EmbeddedServer implements ServerCore {
     for (let i = 0; i < DATABASES; i++) this.#dbs.push(new KeyspaceDatabase(i, host));
     this.#commands = commandTable();
     for (const [name, spec] of this.#commands) {
-      this.#lookup.set(name, spec);
-      this.#lookup.set(name.toUpperCase(), spec);
+      this.#lookup.add(name, spec);
+      if (PROPAGATE_INNER.has(name)) this.#propagateInnerSpecs.add(spec);
     }
   }
 
@@ -373,12 +417,11 @@ export class EmbeddedServer implements ServerCore {
     out: ReplyWriter,
     flags: { noBlock: boolean; inScript: boolean },
   ): void {
-    const resolved = this.#resolve(args);
-    if ('error' in resolved) {
-      out.error(resolved.error);
+    const spec = this.#resolve(args);
+    if (spec === undefined) {
+      out.error(this.#resolvedError);
       return;
     }
-    const spec = resolved.spec;
     if (!flags.inScript) {
       const denied = this.acl.check(client.user, spec, args, this.keyPositions(spec, args));
       if (denied !== undefined) {
@@ -396,7 +439,7 @@ export class EmbeddedServer implements ServerCore {
       this.#nesting--;
     }
     this.stats.commandsProcessed++;
-    if (this.dirty !== dirtyBefore && !PROPAGATE_INNER.has(spec.name))
+    if (this.dirty !== dirtyBefore && !this.#propagateInnerSpecs.has(spec))
       this.#propagateCommand(client.db, args);
     else this.#propagateAs = undefined;
   }
@@ -637,6 +680,8 @@ export class EmbeddedServer implements ServerCore {
   }
 
   #processInput(conn: Connection): void {
+    // One clock read per read batch (Redis also stamps the interaction once per read).
+    conn.lastInteraction = this.clock.now();
     while (!conn.closed && conn.parked === undefined && !conn.closeAfterReply) {
       let args: Buffer[] | undefined;
       try {
@@ -699,34 +744,40 @@ export class EmbeddedServer implements ServerCore {
 
   // ---- dispatch ----
 
-  #resolve(args: Buffer[]): Resolved {
+  /**
+   * The command `args` name (subcommand included), with its full name in `#resolvedName`; or
+   * undefined with the error reply in `#resolvedError`. No allocation for a plain command.
+   */
+  #resolve(args: Buffer[]): CommandSpec | undefined {
     const first = args[0] as Buffer;
-    const raw = first.toString('latin1');
-    let spec = this.#lookup.get(raw) ?? this.#lookup.get(raw.toLowerCase());
+    let spec = this.#lookup.find(first);
     if (spec === undefined) {
+      const raw = first.toString('latin1');
       let rest = '';
       for (let i = 1; i < args.length && rest.length < 128; i++) {
         rest += `'${(args[i] as Buffer).toString('latin1').slice(0, 128 - rest.length)}' `;
       }
-      return { error: `ERR unknown command '${raw.slice(0, 128)}', with args beginning with: ${rest}` };
+      this.#resolvedError = `ERR unknown command '${raw.slice(0, 128)}', with args beginning with: ${rest}`;
+      return undefined;
     }
     let fullName = spec.name;
     if (spec.subcommands !== undefined && args.length >= 2) {
       const subName = (args[1] as Buffer).toString('latin1');
       const sub = spec.subcommands[subName.toLowerCase()];
       if (sub === undefined) {
-        return {
-          error: `ERR unknown subcommand '${subName.slice(0, 128)}'. Try ${spec.name.toUpperCase()} HELP.`,
-        };
+        this.#resolvedError = `ERR unknown subcommand '${subName.slice(0, 128)}'. Try ${spec.name.toUpperCase()} HELP.`;
+        return undefined;
       }
       fullName = `${spec.name}|${sub.name.includes('|') ? sub.name.split('|')[1] : sub.name}`;
       spec = sub;
     }
     const arity = spec.arity;
     if ((arity > 0 && args.length !== arity) || args.length < -arity) {
-      return { error: `ERR wrong number of arguments for '${fullName}' command` };
+      this.#resolvedError = `ERR wrong number of arguments for '${fullName}' command`;
+      return undefined;
     }
-    return { spec, fullName };
+    this.#resolvedName = fullName;
+    return spec;
   }
 
   /** The positions of `args` that are keys for `spec` (a shared array: copy it to keep it). */
@@ -742,14 +793,13 @@ export class EmbeddedServer implements ServerCore {
   }
 
   #processCommand(conn: Connection, args: Buffer[]): void {
-    conn.lastInteraction = this.clock.now();
-    const resolved = this.#resolve(args);
-    if ('error' in resolved) {
-      this.#reject(conn, resolved.error);
+    const spec = this.#resolve(args);
+    if (spec === undefined) {
+      this.#reject(conn, this.#resolvedError);
       return;
     }
-    const spec = resolved.spec;
-    conn.lastCommand = resolved.fullName;
+    const fullName = this.#resolvedName;
+    conn.lastCommand = fullName;
     if (!conn.authenticated && !spec.flags.includes('no_auth')) {
       this.#reject(conn, 'NOAUTH Authentication required.');
       return;
@@ -770,7 +820,7 @@ export class EmbeddedServer implements ServerCore {
     if (conn.out.protocol === 2 && conn.subscribed && !PUBSUB_ALLOWED.has(spec.name)) {
       this.#reject(
         conn,
-        `ERR Can't execute '${resolved.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+        `ERR Can't execute '${fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
       return;
     }
@@ -791,7 +841,7 @@ export class EmbeddedServer implements ServerCore {
       return;
     }
     const dirtyBefore = this.dirty;
-    const propagateInner = PROPAGATE_INNER.has(spec.name);
+    const propagateInner = this.#propagateInnerSpecs.has(spec);
     if (propagateInner) this.#innerPropagated = [];
     const block = this.#invoke(spec, conn.ctx, args);
     this.stats.commandsProcessed++;

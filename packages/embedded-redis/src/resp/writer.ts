@@ -3,6 +3,8 @@ import { formatDouble17g } from './format.js';
 
 const INITIAL_SIZE = 16 * 1024;
 const SHRINK_ABOVE = 1024 * 1024;
+/** A new slab is started when less than this is left after a take. */
+const MIN_ROOM = 2 * 1024;
 const CRLF_CR = 13;
 const CRLF_LF = 10;
 
@@ -19,12 +21,17 @@ for (let i = 0; i < SMALL; i++) {
 const OK = Buffer.from('+OK\r\n', 'latin1');
 
 /**
- * Encodes replies for one connection into a growing buffer; the connection takes the bytes
- * once per read batch (`take()`) and writes them with a single socket write.
+ * Encodes replies for one connection into a slab; the connection takes the bytes once per read
+ * batch (`take()`) and writes them with a single socket write. `take()` hands out a view of the
+ * slab without copying and later replies go after it; a slab is never written twice, so a view
+ * stays valid however long the socket holds it.
  */
 export class RespWriter implements ReplyWriter {
   protocol: 2 | 3;
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_SIZE);
+  /** Start of the bytes not yet taken. */
+  #start = 0;
+  /** End of the bytes written. */
   #len = 0;
 
   constructor(protocol: 2 | 3 = 2) {
@@ -33,33 +40,46 @@ export class RespWriter implements ReplyWriter {
 
   /** Bytes encoded and not yet taken. */
   get length(): number {
-    return this.#len;
+    return this.#len - this.#start;
   }
 
-  /** The encoded bytes (a fresh Buffer), resetting the writer; undefined when empty. */
+  /**
+   * The encoded bytes, resetting the writer; undefined when empty. The Buffer is a view of a
+   * slab the writer never writes into again: the caller may keep it.
+   */
   take(): Buffer | undefined {
+    const start = this.#start;
     const len = this.#len;
-    if (len === 0) return undefined;
-    const out = Buffer.allocUnsafe(len);
-    this.#buf.copy(out, 0, 0, len);
-    this.#len = 0;
-    if (this.#buf.length > SHRINK_ABOVE) this.#buf = Buffer.allocUnsafe(INITIAL_SIZE);
+    if (len === start) return undefined;
+    const buf = this.#buf;
+    const out = buf.subarray(start, len);
+    if (buf.length > SHRINK_ABOVE || buf.length - len < MIN_ROOM) {
+      this.#buf = Buffer.allocUnsafe(INITIAL_SIZE);
+      this.#start = 0;
+      this.#len = 0;
+    } else {
+      this.#start = len;
+    }
     return out;
   }
 
   /** Drops everything not yet taken (a reply that must not be sent). */
   discard(): void {
-    this.#len = 0;
+    this.#len = this.#start;
   }
 
   #ensure(extra: number): void {
     const need = this.#len + extra;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < need) size *= 2;
+    // Move the untaken bytes to the start of a new slab (the old one may be held by sockets).
+    const pending = this.#len - this.#start;
+    let size = INITIAL_SIZE;
+    while (size < pending + extra) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf.copy(next, 0, this.#start, this.#len);
     this.#buf = next;
+    this.#start = 0;
+    this.#len = pending;
   }
 
   #bytes(bytes: Uint8Array): void {
