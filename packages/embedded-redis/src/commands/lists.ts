@@ -1,5 +1,6 @@
 import { List } from '../data/list.js';
 import { parseDouble } from '../data/sorted-set.js';
+import { type Stored, writeStored } from '../data/string.js';
 import {
   type Block,
   type CommandCategory,
@@ -163,6 +164,11 @@ function pop(list: List, end: End): Buffer {
   return (end === 'left' ? list.popLeft() : list.popRight()) as Buffer;
 }
 
+/** As `pop`, in the list's stored form (for replies). */
+function popItem(list: List, end: End): Stored {
+  return (end === 'left' ? list.popLeftItem() : list.popRightItem()) as Stored;
+}
+
 /** After elements were taken from `key`'s list: deletes an emptied key, else marks it modified. */
 function afterPop(ctx: CommandContext, key: string, list: List): void {
   if (list.length === 0) ctx.db.delete(key);
@@ -227,11 +233,11 @@ function popCommand(end: End): CommandHandler {
       return undefined;
     }
     if (count === undefined) {
-      ctx.out.bulk(pop(list, end));
+      writeStored(ctx.out, popItem(list, end));
     } else {
       const n = Math.min(count, list.length);
       ctx.out.array(n);
-      for (let i = 0; i < n; i++) ctx.out.bulk(pop(list, end));
+      for (let i = 0; i < n; i++) writeStored(ctx.out, popItem(list, end));
       if (n === 0) return undefined;
     }
     afterPop(ctx, key, list);
@@ -254,7 +260,7 @@ const lrange: CommandHandler = (ctx, args) => {
     return undefined;
   }
   ctx.out.array(range[1] - range[0] + 1);
-  for (let i = range[0]; i <= range[1]; i++) ctx.out.bulk(list.at(i) as Buffer);
+  for (let i = range[0]; i <= range[1]; i++) writeStored(ctx.out, list.itemAt(i) as Stored);
   return undefined;
 };
 
@@ -484,7 +490,7 @@ function blockingPop(end: End): CommandHandler {
       if (list !== undefined && list.length > 0) {
         ctx.out.array(2);
         ctx.out.bulk(args[keys.indexOf(key) + 1] as Buffer);
-        ctx.out.bulk(pop(list, end));
+        writeStored(ctx.out, popItem(list, end));
         afterPop(ctx, key, list);
         return undefined;
       }
@@ -502,7 +508,7 @@ function blockingPop(end: End): CommandHandler {
           if (list === undefined || list.length === 0) continue;
           c.out.array(2);
           c.out.bulk(Buffer.from(key, 'latin1'));
-          c.out.bulk(pop(list, end));
+          writeStored(c.out, popItem(list, end));
           afterPop(c, key, list);
           return true;
         }
@@ -554,7 +560,7 @@ function multiPopFrom(ctx: CommandContext, request: MultiPop, key: string, list:
   ctx.out.array(2);
   ctx.out.bulk(Buffer.from(key, 'latin1'));
   ctx.out.array(n);
-  for (let i = 0; i < n; i++) ctx.out.bulk(pop(list, request.end));
+  for (let i = 0; i < n; i++) writeStored(ctx.out, popItem(list, request.end));
   afterPop(ctx, key, list);
 }
 

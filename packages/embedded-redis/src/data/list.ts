@@ -1,15 +1,21 @@
+import { compact, type Stored, stored } from './string.js';
+
 /**
- * The value of a `list` key: a growable ring buffer of Buffers, O(1) at both ends and O(1) by
+ * The value of a `list` key: a growable ring buffer of elements, O(1) at both ends and O(1) by
  * index, O(n) for inserts and removals in the middle (as Redis's quicklist is, in effect).
  * Index 0 is the head (left, where LPUSH adds), `length - 1` the tail (right).
+ *
+ * Elements go in and come out as Buffers; inside, a short element is kept as a latin1 string
+ * (`compact`), which costs a fraction of a Buffer's memory and nothing to the garbage collector's
+ * array-buffer tracking. The `…Item` methods hand out that stored form for replies.
  */
 export class List {
-  #items: (Buffer | undefined)[];
+  #items: (Stored | undefined)[];
   #head = 0;
   #length = 0;
 
   constructor(values: Iterable<Buffer> = []) {
-    this.#items = new Array<Buffer | undefined>(8);
+    this.#items = new Array<Stored | undefined>(8);
     for (const value of values) this.pushRight(value);
   }
 
@@ -24,7 +30,7 @@ export class List {
 
   #grow(): void {
     const old = this.#items;
-    const next = new Array<Buffer | undefined>(old.length * 2);
+    const next = new Array<Stored | undefined>(old.length * 2);
     for (let i = 0; i < this.#length; i++) next[i] = old[(this.#head + i) & (old.length - 1)];
     this.#items = next;
     this.#head = 0;
@@ -36,30 +42,42 @@ export class List {
       const old = this.#items;
       let capacity = old.length;
       while (capacity > 8 && this.#length < capacity >>> 1) capacity >>>= 1;
-      const next = new Array<Buffer | undefined>(capacity);
+      const next = new Array<Stored | undefined>(capacity);
       for (let i = 0; i < this.#length; i++) next[i] = old[(this.#head + i) & (old.length - 1)];
       this.#items = next;
       this.#head = 0;
     }
   }
 
-  /** Adds `value` at the head. */
+  /** Adds a copy of `value` at the head (a view of a request is fine). */
   pushLeft(value: Buffer): void {
     if (this.#length === this.#items.length) this.#grow();
     this.#head = (this.#head - 1) & (this.#items.length - 1);
-    this.#items[this.#head] = value;
+    this.#items[this.#head] = compact(value);
     this.#length++;
   }
 
-  /** Adds `value` at the tail. */
+  /** Adds a copy of `value` at the tail (a view of a request is fine). */
   pushRight(value: Buffer): void {
     if (this.#length === this.#items.length) this.#grow();
-    this.#items[this.#slot(this.#length)] = value;
+    this.#items[this.#slot(this.#length)] = compact(value);
     this.#length++;
   }
 
   /** Removes and returns the head, or undefined when empty. */
   popLeft(): Buffer | undefined {
+    const item = this.popLeftItem();
+    return item === undefined ? undefined : stored(item);
+  }
+
+  /** Removes and returns the tail, or undefined when empty. */
+  popRight(): Buffer | undefined {
+    const item = this.popRightItem();
+    return item === undefined ? undefined : stored(item);
+  }
+
+  /** As `popLeft`, in the stored form. */
+  popLeftItem(): Stored | undefined {
     if (this.#length === 0) return undefined;
     const value = this.#items[this.#head];
     this.#items[this.#head] = undefined;
@@ -69,8 +87,8 @@ export class List {
     return value;
   }
 
-  /** Removes and returns the tail, or undefined when empty. */
-  popRight(): Buffer | undefined {
+  /** As `popRight`, in the stored form. */
+  popRightItem(): Stored | undefined {
     if (this.#length === 0) return undefined;
     const slot = this.#slot(this.#length - 1);
     const value = this.#items[slot];
@@ -82,17 +100,24 @@ export class List {
 
   /** The element at `index` (0-based from the head), or undefined when out of range. */
   at(index: number): Buffer | undefined {
+    const item = this.itemAt(index);
+    return item === undefined ? undefined : stored(item);
+  }
+
+  /** As `at`, in the stored form. */
+  itemAt(index: number): Stored | undefined {
     if (index < 0 || index >= this.#length) return undefined;
     return this.#items[this.#slot(index)];
   }
 
-  /** Replaces the element at `index`, which must be in range. */
+  /** Replaces the element at `index`, which must be in range, with a copy of `value`. */
   setAt(index: number, value: Buffer): void {
-    this.#items[this.#slot(index)] = value;
+    this.#items[this.#slot(index)] = compact(value);
   }
 
   /** Inserts `value` so that it ends up at `index` (0..length). */
   insertAt(index: number, value: Buffer): void {
+    const item = compact(value);
     if (index <= 0) {
       this.pushLeft(value);
       return;
@@ -109,7 +134,7 @@ export class List {
     } else {
       for (let i = this.#length; i > index; i--) this.#items[this.#slot(i)] = this.#items[this.#slot(i - 1)];
     }
-    this.#items[this.#slot(index)] = value;
+    this.#items[this.#slot(index)] = item;
     this.#length++;
   }
 
@@ -133,6 +158,7 @@ export class List {
    * `-count` from the tail when count < 0, all when 0. Returns how many were removed. One pass.
    */
   remove(value: Buffer, count: number): number {
+    const target = compact(value);
     const limit = count === 0 ? Number.POSITIVE_INFINITY : Math.abs(count);
     const length = this.#length;
     const mask = this.#items.length - 1;
@@ -142,8 +168,8 @@ export class List {
       // Compact towards the head: read index r, write index w.
       let w = 0;
       for (let r = 0; r < length; r++) {
-        const item = items[(this.#head + r) & mask] as Buffer;
-        if (removed < limit && item.equals(value)) {
+        const item = items[(this.#head + r) & mask] as Stored;
+        if (removed < limit && sameItem(item, target)) {
           removed++;
           continue;
         }
@@ -156,8 +182,8 @@ export class List {
       // Compact towards the tail.
       let w = length - 1;
       for (let r = length - 1; r >= 0; r--) {
-        const item = items[(this.#head + r) & mask] as Buffer;
-        if (removed < limit && item.equals(value)) {
+        const item = items[(this.#head + r) & mask] as Stored;
+        if (removed < limit && sameItem(item, target)) {
           removed++;
           continue;
         }
@@ -186,23 +212,36 @@ export class List {
   /** The elements at `start..stop` inclusive (clamped by the caller), head first. */
   range(start: number, stop: number): Buffer[] {
     const out: Buffer[] = [];
-    for (let i = start; i <= stop; i++) out.push(this.#items[this.#slot(i)] as Buffer);
+    for (let i = start; i <= stop; i++) out.push(stored(this.#items[this.#slot(i)] as Stored));
     return out;
   }
 
   /** Index of the first element equal to `value` from the head, or -1. */
   indexOf(value: Buffer): number {
-    for (let i = 0; i < this.#length; i++) if ((this.#items[this.#slot(i)] as Buffer).equals(value)) return i;
+    const target = compact(value);
+    for (let i = 0; i < this.#length; i++)
+      if (sameItem(this.#items[this.#slot(i)] as Stored, target)) return i;
     return -1;
   }
 
   /** All elements, head first. */
   *values(): IterableIterator<Buffer> {
-    for (let i = 0; i < this.#length; i++) yield this.#items[this.#slot(i)] as Buffer;
+    for (let i = 0; i < this.#length; i++) yield stored(this.#items[this.#slot(i)] as Stored);
   }
 
-  /** An independent copy (COPY, DUMP-like uses); the Buffers are shared, as they are never mutated. */
+  /** An independent copy (COPY, DUMP-like uses); elements are shared, as they are never mutated. */
   clone(): List {
-    return new List(this.values());
+    const copy = new List();
+    for (let i = 0; i < this.#length; i++) {
+      if (copy.#length === copy.#items.length) copy.#grow();
+      copy.#items[copy.#length++] = this.#items[this.#slot(i)];
+    }
+    return copy;
   }
+}
+
+/** Equality of two elements in stored form (a value has one stored form, chosen by its length). */
+function sameItem(a: Stored, b: Stored): boolean {
+  if (typeof a === 'string') return a === b;
+  return typeof b !== 'string' && a.equals(b);
 }

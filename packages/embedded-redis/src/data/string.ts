@@ -39,6 +39,21 @@ export class StringEntry implements Entry {
   }
 }
 
+/** Bytes as values keep them: a latin1 string when short, else a Buffer (see `compact`). */
+export type Stored = string | Buffer;
+
+/** Stored bytes as a Buffer (a copy when kept as a string). */
+export function stored(item: Stored): Buffer {
+  return typeof item === 'string' ? Buffer.from(item, 'latin1') : item;
+}
+
+/** Writes stored bytes as a bulk reply without copying them first. */
+export function writeStored(out: ReplyWriter, item: Stored): void {
+  if (typeof item !== 'string') out.bulk(item);
+  else if (out instanceof RespWriter) out.bulkLatin1(item);
+  else out.bulk(Buffer.from(item, 'latin1'));
+}
+
 /** Longest value stored as a latin1 string. */
 export const INLINE_MAX = 16 * 1024;
 
@@ -46,7 +61,7 @@ export const INLINE_MAX = 16 * 1024;
  * `bytes` in the compact form a StringEntry keeps: a latin1 string when short (a copy, so it
  * may be a view of the read buffer), else an owned copy of the bytes.
  */
-export function compact(bytes: Buffer): string | Buffer {
+export function compact(bytes: Buffer): Stored {
   return bytes.length <= INLINE_MAX ? bytes.toString('latin1') : Buffer.from(bytes);
 }
 
@@ -66,13 +81,6 @@ export function bytesOf(entry: Entry): Buffer {
 
 /** Writes a string entry's value as a bulk reply without copying it first. */
 export function writeValue(out: ReplyWriter, entry: Entry): void {
-  if (entry instanceof StringEntry) {
-    const data = entry.data;
-    if (typeof data === 'string') {
-      if (out instanceof RespWriter) out.bulkLatin1(data);
-      else out.bulk(Buffer.from(data, 'latin1'));
-    } else out.bulk(data);
-    return;
-  }
-  out.bulk(entry.value as Buffer);
+  if (entry instanceof StringEntry) writeStored(out, entry.data);
+  else out.bulk(entry.value as Buffer);
 }
