@@ -1,4 +1,3 @@
-import { connect, type Socket } from 'node:net';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/index.js';
