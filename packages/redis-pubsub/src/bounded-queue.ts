@@ -91,15 +91,22 @@ export class BoundedQueue<T, R> implements AsyncIterable<R> {
     return discarded;
   }
 
+  /**
+   * Takes the next buffered item synchronously, or returns `undefined` when none is buffered (or
+   * the queue was closed). Draws from the same buffer as `next()`, in the same order.
+   */
+  poll(): R | undefined {
+    if (this.#size === 0) return undefined;
+    const item = this.#ring[this.#head] as T;
+    this.#ring[this.#head] = undefined;
+    this.#head = this.#head + 1 === this.#ring.length ? 0 : this.#head + 1;
+    this.#size--;
+    this.#pulled++;
+    return this.#map(item);
+  }
+
   next(): Promise<IteratorResult<R>> {
-    if (this.#size > 0) {
-      const item = this.#ring[this.#head] as T;
-      this.#ring[this.#head] = undefined;
-      this.#head = (this.#head + 1) % this.#ring.length;
-      this.#size--;
-      this.#pulled++;
-      return Promise.resolve({ value: this.#map(item), done: false });
-    }
+    if (this.#size > 0) return Promise.resolve({ value: this.poll() as R, done: false });
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
     if (this.#waiter !== undefined) {
       return Promise.reject(new Error('BoundedQueue has one consumer; next() was called concurrently'));

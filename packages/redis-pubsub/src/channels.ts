@@ -26,6 +26,9 @@ function escapeGlob(text: string, keepWildcard: boolean): string {
 export class ChannelNames {
   readonly #keys: KeySpace;
   readonly #open: string;
+  /** The last subject `channel` was asked for, and its channel: a publisher sends to one mostly. */
+  #lastSubject: string | undefined;
+  #lastChannel = '';
 
   constructor(keys: KeySpace) {
     this.#keys = keys;
@@ -43,7 +46,11 @@ export class ChannelNames {
         `must not contain "*" (a pattern): publish to a concrete subject, got ${describeValue(subject)}`,
       );
     }
-    return this.#keys.stream(subject);
+    if (subject === this.#lastSubject) return this.#lastChannel;
+    const channel = this.#keys.stream(subject);
+    this.#lastSubject = subject;
+    this.#lastChannel = channel;
+    return channel;
   }
 
   /** The PSUBSCRIBE pattern of a subject pattern such as `orders.*`. */

@@ -157,12 +157,140 @@ export function looksLikeEnvelope(bytes: Uint8Array): boolean {
  */
 export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage | undefined {
   if (!looksLikeEnvelope(bytes)) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const metaLength = view.getUint32(4);
+  const metaLength =
+    (bytes[4] as number) * 0x1000000 +
+    (bytes[5] as number) * 0x10000 +
+    (bytes[6] as number) * 0x100 +
+    (bytes[7] as number);
   if (metaLength > bytes.length - ENVELOPE_HEADER_BYTES) return undefined;
+  const end = ENVELOPE_HEADER_BYTES + metaLength;
+  const fast = readMeta(new MetaReader(bytes, end));
+  const meta = fast === UNUSUAL ? readMetaGenerally(bytes, end) : fast;
+  if (meta === undefined) return undefined;
+  return { id: meta.id, headers: meta.headers, payload: plainView(bytes, end) };
+}
+
+interface Meta {
+  readonly id: string;
+  readonly headers: Headers;
+}
+
+/** A valid MessagePack form the encoder never writes: the general decoder judges it. */
+const UNUSUAL = Symbol('unusual');
+/** Runs past the end of the meta block: not an envelope. */
+const TRUNCATED = Symbol('truncated');
+
+/** A cursor over the meta block. */
+class MetaReader {
+  readonly bytes: Uint8Array;
+  readonly end: number;
+  at = ENVELOPE_HEADER_BYTES;
+
+  constructor(bytes: Uint8Array, end: number) {
+    this.bytes = bytes;
+    this.end = end;
+  }
+
+  /** The MessagePack str at the cursor (the cursor moves past it). */
+  string(): string | typeof UNUSUAL | typeof TRUNCATED {
+    const { bytes, end, at } = this;
+    if (at >= end) return TRUNCATED;
+    const first = bytes[at] as number;
+    let length: number;
+    let start: number;
+    if ((first & 0xe0) === 0xa0) {
+      length = first & 0x1f;
+      start = at + 1;
+    } else if (first === 0xd9) {
+      length = at + 2 > end ? end : (bytes[at + 1] as number);
+      start = at + 2;
+    } else if (first === 0xda) {
+      length = at + 3 > end ? end : (bytes[at + 1] as number) * 0x100 + (bytes[at + 2] as number);
+      start = at + 3;
+    } else if (first === 0xdb) {
+      length =
+        at + 5 > end
+          ? end
+          : (bytes[at + 1] as number) * 0x1000000 +
+            (bytes[at + 2] as number) * 0x10000 +
+            (bytes[at + 3] as number) * 0x100 +
+            (bytes[at + 4] as number);
+      start = at + 5;
+    } else {
+      return UNUSUAL;
+    }
+    if (start + length > end) return TRUNCATED;
+    this.at = start + length;
+    return text(bytes, start, length);
+  }
+}
+
+/**
+ * Reads the meta block as `encodeEnvelope` writes it, without a general MessagePack decoder (which
+ * costs an array, a map object and `Object.entries` per message). Forms the encoder never writes
+ * (wider integers, longer arrays, non-string map keys or values, trailing bytes) go to the general
+ * decoder, so both paths accept and refuse the same envelopes.
+ */
+function readMeta(reader: MetaReader): Meta | undefined | typeof UNUSUAL {
+  const { bytes, end } = reader;
+  if (reader.at >= end || bytes[reader.at] !== 0x93) return UNUSUAL;
+  reader.at++;
+  const id = reader.string();
+  if (typeof id !== 'string') return id === UNUSUAL ? UNUSUAL : undefined;
+  if (id.length === 0 || reader.at >= end) return undefined;
+  const mapByte = bytes[reader.at] as number;
+  let entries: number;
+  if ((mapByte & 0xf0) === 0x80) {
+    entries = mapByte & 0x0f;
+    reader.at++;
+  } else if (mapByte === 0xde && reader.at + 3 <= end) {
+    entries = (bytes[reader.at + 1] as number) * 0x100 + (bytes[reader.at + 2] as number);
+    reader.at += 3;
+  } else {
+    return UNUSUAL;
+  }
+  const headers: Headers = {};
+  for (let i = 0; i < entries; i++) {
+    const key = reader.string();
+    if (typeof key !== 'string') return key === UNUSUAL ? UNUSUAL : undefined;
+    // MessagePack readers refuse this key (it would replace the object's prototype).
+    if (key === '__proto__') return undefined;
+    const value = reader.string();
+    if (typeof value !== 'string') return value === UNUSUAL ? UNUSUAL : undefined;
+    headers[key] = value;
+  }
+  if (reader.at >= end) return undefined;
+  const code = bytes[reader.at] as number;
+  if (code === 0xc0) {
+    reader.at++;
+  } else if (code <= 0x7f) {
+    const contentType = CONTENT_TYPE_CODES[code];
+    if (contentType === undefined) return undefined;
+    headers[Header.contentType] = contentType;
+    reader.at++;
+  } else {
+    const contentType = reader.string();
+    if (typeof contentType !== 'string') return contentType === UNUSUAL ? UNUSUAL : undefined;
+    headers[Header.contentType] = contentType;
+  }
+  return reader.at === end ? { id, headers } : UNUSUAL;
+}
+
+/** Node's own UTF-8 reader of a Buffer range (what `toString('utf8', …)` ends in, without its checks). */
+type Utf8Slice = (this: Uint8Array, start: number, end: number) => string;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice;
+
+/** UTF-8 text of `length` bytes at `start`. */
+function text(bytes: Uint8Array, start: number, length: number): string {
+  if (utf8Slice !== undefined && Buffer.isBuffer(bytes)) return utf8Slice.call(bytes, start, start + length);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('utf8');
+}
+
+/** The meta block read by the general MessagePack decoder, checked for the envelope's shape. */
+function readMetaGenerally(bytes: Uint8Array, end: number): Meta | undefined {
   let meta: unknown;
   try {
-    meta = msgpackCodec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES, ENVELOPE_HEADER_BYTES + metaLength));
+    meta = msgpackCodec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES, end));
   } catch {
     return undefined;
   }
@@ -186,5 +314,5 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage | undefined {
   } else if (code !== null) {
     return undefined;
   }
-  return { id, headers, payload: plainView(bytes, ENVELOPE_HEADER_BYTES + metaLength) };
+  return { id, headers };
 }

@@ -95,7 +95,7 @@ export class PubSubPublisher implements Publisher {
   async publish(subject: string, message: OutgoingMessage): Promise<PubSubPublishResult> {
     const channel = this.#context.names.channel(subject);
     const { id, envelope } = prepare(message, 'message');
-    const target = await this.#target(channel);
+    const target = this.#targetNow(channel) ?? (await this.#target(channel));
     let receivers: unknown;
     try {
       receivers = await this.#single.send(target, channel, [channel, envelope]);
@@ -143,13 +143,19 @@ export class PubSubPublisher implements Publisher {
    * (another connected primary while that one is down).
    */
   async #target(channel: string): Promise<Redis | Cluster> {
+    const now = this.#targetNow(channel);
+    if (now !== undefined) return now;
+    const client = this.#context.client() as Cluster;
+    await client.ping();
+    return ownerNode(client, this.#context.names.slot(channel)) ?? client;
+  }
+
+  /** `#target` without waiting, or `undefined` when a Cluster client must connect first. */
+  #targetNow(channel: string): Redis | Cluster | undefined {
     const client = this.#context.client();
     if (this.#context.mode === 'sharded' || !(client instanceof Cluster)) return client;
-    let node = ownerNode(client, this.#context.names.slot(channel));
-    if (node === undefined && client.status !== 'ready') {
-      await client.ping();
-      node = ownerNode(client, this.#context.names.slot(channel));
-    }
+    const node = ownerNode(client, this.#context.names.slot(channel));
+    if (node === undefined && client.status !== 'ready') return undefined;
     return node ?? client;
   }
 }

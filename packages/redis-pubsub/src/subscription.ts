@@ -1,5 +1,4 @@
 import {
-  GuardedDelivery,
   Header,
   type Headers,
   type Logger,
@@ -9,6 +8,7 @@ import {
   type Subscription,
 } from '@relaybus/core';
 import { BoundedQueue } from './bounded-queue.js';
+import { type NackListener, PubSubDelivery } from './delivery.js';
 import { decodeEnvelope, plainView } from './envelope.js';
 import type { LinkEvent, SubscriberLink } from './link.js';
 import type { OverflowPolicy } from './options.js';
@@ -50,6 +50,11 @@ export interface PubSubSubscription extends Subscription {
   readonly dropped: number;
   /** Counters; no I/O. */
   stats(): PubSubSubscriptionStats;
+  /**
+   * Takes the next buffered delivery synchronously, or returns `undefined` when none is buffered
+   * (then wait with the iterator). Draws from the same buffer as the iterator, in the same order.
+   */
+  poll(): RawDelivery | undefined;
 }
 
 /** What a subscription is made of. */
@@ -68,10 +73,14 @@ export interface SubscriptionInit {
   readonly onClose: () => void;
 }
 
-interface Arrival {
-  readonly channel: Buffer | undefined;
+/** A message of a pattern subscription: its concrete channel travels with it. */
+interface PatternArrival {
+  readonly channel: Buffer;
   readonly payload: Buffer;
 }
+
+/** What the buffer holds: the payload alone, or with its channel for a pattern subscription. */
+type Arrival = Buffer | PatternArrival;
 
 /**
  * One subscriber: a link holding the Redis subscription on a connection of its own, and a bounded
@@ -88,7 +97,8 @@ export class RedisPubSubSubscription implements PubSubSubscription {
   readonly #logger: Logger;
   readonly #dropWarning: ThrottledWarning;
   readonly #requeueWarning: ThrottledWarning;
-  readonly #settle: (settlement: Settlement) => Promise<void>;
+  readonly #onNack: NackListener;
+  readonly #pattern: boolean;
   #link: SubscriberLink | undefined;
   #received = 0;
   #raw = 0;
@@ -113,7 +123,8 @@ export class RedisPubSubSubscription implements PubSubSubscription {
       'nack({ requeue: true }) on Pub/Sub: the message cannot be delivered again and is dropped (capabilities.requeue is false)',
       init.warnIntervalMs,
     );
-    this.#settle = (settlement) => this.#applySettlement(settlement);
+    this.#onNack = (settlement) => this.#nacked(settlement);
+    this.#pattern = init.subjectOf !== undefined;
   }
 
   get closed(): boolean {
@@ -143,10 +154,11 @@ export class RedisPubSubSubscription implements PubSubSubscription {
     await link.start();
   }
 
-  /** Called by the link for every message. */
-  receive(channel: Buffer | undefined, payload: Buffer): void {
+  /** Called by the link for every message; `channel` matters to pattern subscriptions only. */
+  receive(channel: Buffer, payload: Buffer): void {
     this.#received++;
-    if (this.#queue.push({ channel, payload }).startsWith('dropped')) {
+    const outcome = this.#queue.push(this.#pattern ? { channel, payload } : payload);
+    if (outcome === 'dropped-oldest' || outcome === 'dropped-newest') {
       this.#dropWarning.note({ subject: this.subject, dropped: this.#queue.dropped });
     }
   }
@@ -204,28 +216,32 @@ export class RedisPubSubSubscription implements PubSubSubscription {
     return this.#queue[Symbol.asyncIterator]();
   }
 
+  poll(): RawDelivery | undefined {
+    return this.#queue.poll();
+  }
+
   #toDelivery(arrival: Arrival): RawDelivery {
-    const subject =
-      arrival.channel === undefined
-        ? this.subject
-        : (this.#init.subjectOf?.(arrival.channel.toString('utf8')) ?? arrival.channel.toString('utf8'));
-    const message = decodeEnvelope(arrival.payload);
+    let subject = this.subject;
+    let payload: Buffer;
+    if (Buffer.isBuffer(arrival)) {
+      payload = arrival;
+    } else {
+      payload = arrival.payload;
+      const channel = arrival.channel.toString('utf8');
+      subject = this.#init.subjectOf?.(channel) ?? channel;
+    }
+    const message = decodeEnvelope(payload);
     if (message !== undefined) {
-      return new GuardedDelivery(
-        { id: message.id, subject, payload: message.payload, headers: message.headers, deliveryCount: 1 },
-        this.#settle,
-      );
+      return new PubSubDelivery(message.id, subject, message.payload, message.headers, this.#onNack);
     }
     this.#raw++;
     const headers: Headers = {};
     if (this.#init.rawContentType !== null) headers[Header.contentType] = this.#init.rawContentType;
-    return new GuardedDelivery(
-      { id: newMessageId(), subject, payload: plainView(arrival.payload), headers, deliveryCount: 1 },
-      this.#settle,
-    );
+    return new PubSubDelivery(newMessageId(), subject, plainView(payload), headers, this.#onNack);
   }
 
-  async #applySettlement(settlement: Settlement): Promise<void> {
+  /** Pub/Sub cannot requeue or dead-letter: the message is dropped, and that is said in the log. */
+  #nacked(settlement: Settlement): void {
     switch (settlement.kind) {
       case 'ack':
         return;

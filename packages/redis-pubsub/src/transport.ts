@@ -261,9 +261,7 @@ export class RedisPubSubTransport implements Transport {
       slot: this.#names.slot(channel),
       topology: this.#topology,
       connect: (node) => this.#subscriberConnector(node),
-      onMessage: pattern
-        ? (name, payload) => subscription.receive(name, payload)
-        : (_name, payload) => subscription.receive(undefined, payload),
+      onMessage: (name, payload) => subscription.receive(name, payload),
       onEvent: (event) => subscription.linkEvent(event),
       logger,
     });

@@ -68,3 +68,40 @@ describe('bounded queue', () => {
     expect(await waiting).toEqual({ value: undefined, done: true });
   });
 });
+
+describe('bounded queue poll()', () => {
+  it('takes buffered items synchronously, in the order next() would, and says when none is left', async () => {
+    const queue = new BoundedQueue<number, string>(4, 'drop-oldest', (n) => `#${n}`);
+    expect(queue.poll()).toBeUndefined();
+    for (let i = 0; i < 6; i++) queue.push(i);
+    expect(queue.poll()).toBe('#2');
+    expect((await queue.next()).value).toBe('#3');
+    expect(queue.poll()).toBe('#4');
+    queue.push(6);
+    queue.push(7);
+    expect([queue.poll(), queue.poll(), queue.poll(), queue.poll()]).toEqual(['#5', '#6', '#7', undefined]);
+    expect(queue.pulled).toBe(6);
+    expect(queue.size).toBe(0);
+  });
+
+  it('keeps FIFO order across ring wrap-arounds when mixing poll() and next()', async () => {
+    const queue = new BoundedQueue<number, number>(100, 'drop-newest', (n) => n);
+    const taken: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 13; i++) queue.push(next++);
+      for (let i = 0; i < 6; i++) taken.push(queue.poll() as number);
+      for (let i = 0; i < 5; i++) taken.push((await queue.next()).value as number);
+    }
+    for (let item = queue.poll(); item !== undefined; item = queue.poll()) taken.push(item);
+    expect(queue.dropped).toBe(0);
+    expect(taken).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+
+  it('returns undefined once closed', () => {
+    const queue = new BoundedQueue<number, number>(4, 'drop-oldest', (n) => n);
+    queue.push(1);
+    queue.close();
+    expect(queue.poll()).toBeUndefined();
+  });
+});

@@ -26,6 +26,15 @@ describe('channel names', () => {
     expect(() => names.pattern('')).toThrow(ConfigError);
   });
 
+  it('names each subject right when publishes alternate between subjects (the last one is cached)', () => {
+    const cached = new ChannelNames(new KeySpace('app:'));
+    for (const subject of ['a', 'a', 'b', 'a', 'b', 'b', 'c']) {
+      expect(cached.channel(subject)).toBe(`app:{${subject}}`);
+    }
+    expect(() => cached.channel('c.*')).toThrow(ConfigError);
+    expect(cached.channel('c')).toBe('app:{c}');
+  });
+
   it('reads the subject back from a channel name', () => {
     expect(names.subjectOf('relaybus:{orders.eu}')).toBe('orders.eu');
     expect(names.subjectOf('other:{orders}')).toBeUndefined();

@@ -100,6 +100,29 @@ describe('subscribe', () => {
     expect(b.deliveries[0]?.id).toBe(id);
   });
 
+  it('poll() takes buffered deliveries synchronously, in order, sharing the buffer with the iterator', async () => {
+    const transport = makeTransport();
+    const subject = randomSubject('poll');
+    const subscription = await transport.subscribe(subject);
+    expect(subscription.poll()).toBeUndefined();
+    const published = await transport.publisher().publishMany(
+      subject,
+      ['a', 'b', 'c', 'd'].map((body) => ({ payload: utf8(body) })),
+    );
+    await until(() => subscription.stats().buffered === 4, 5_000, 'four buffered');
+    const first = subscription.poll();
+    const iterator = subscription[Symbol.asyncIterator]();
+    const second = (await iterator.next()).value as RawDelivery;
+    const rest = [subscription.poll(), subscription.poll(), subscription.poll()];
+    expect([first?.id, second.id, rest[0]?.id, rest[1]?.id]).toEqual(published.map((p) => p.id));
+    expect(rest[2]).toBeUndefined();
+    expect(first && text(first.payload)).toBe('a');
+    expect(first?.headers).toEqual({});
+    expect(subscription.stats()).toMatchObject({ delivered: 4, buffered: 0 });
+    await subscription.close();
+    expect(subscription.poll()).toBeUndefined();
+  });
+
   it("refuses startFrom 'beginning' (no history) and unknown options", async () => {
     const transport = makeTransport();
     const subject = randomSubject('refuse');
