@@ -35,6 +35,8 @@ export function settlementFromNack(options: NackOptions | undefined): Settlement
   return { kind: 'dead-letter', reason: options?.reason ?? 'rejected' };
 }
 
+const ACK: Settlement = Object.freeze({ kind: 'ack' });
+
 /**
  * A delivery whose settlement is guarded: the first `ack`/`nack` is passed to the transport, a
  * second one rejects with `AlreadySettledError`. If the transport fails to record a settlement,
@@ -70,7 +72,7 @@ export class GuardedDelivery implements RawDelivery {
   }
 
   ack(): Promise<void> {
-    return this.#apply({ kind: 'ack' });
+    return this.#apply(ACK);
   }
 
   nack(options?: NackOptions): Promise<void> {

@@ -95,11 +95,18 @@ export class HandlerRunner<T> implements HandlerSubscription {
   #failed = 0;
   #lastError: string | undefined;
   #running = true;
+  /** No middleware, filter, schema or metrics: what `#plain` needs besides per-delivery checks. */
+  readonly #bare: boolean;
 
   constructor(subscription: Subscription<Delivery<T>>, handler: Handler<T>, settings: RunnerSettings<T>) {
     this.#subscription = subscription;
     this.#handler = handler;
     this.#settings = settings;
+    this.#bare =
+      settings.middleware.length === 0 &&
+      settings.filter === undefined &&
+      settings.schema === undefined &&
+      !settings.telemetry.metrics;
     this.done = this.#run();
   }
 
@@ -324,13 +331,10 @@ export class HandlerRunner<T> implements HandlerSubscription {
    * makes no promise of its own; the rest take `#handle`.
    */
   #plain(delivery: Delivery<T>): boolean {
-    const { middleware, filter, schema, reply, telemetry } = this.#settings;
+    const { reply, telemetry } = this.#settings;
     return (
-      middleware.length === 0 &&
-      filter === undefined &&
-      schema === undefined &&
+      this.#bare &&
       (reply === undefined || delivery.headers['x-relaybus-reply-to'] === undefined) &&
-      !telemetry.metrics &&
       !telemetry.tracing()
     );
   }

@@ -73,6 +73,8 @@ interface StreamReader {
   /** Ordered mode: the lease was just taken; entries the previous owner left come first. */
   draining: boolean;
   reclaimCursor: string;
+  /** Fetched, unsettled entries of this stream by entry id. */
+  readonly held: Map<string, Held>;
   /** When the fetch loop next looks for idle entries to take over (ms since the epoch). */
   reclaimAt: number;
   promoteTimer: NodeJS.Timeout | undefined;
@@ -113,7 +115,8 @@ export class StreamsSubscription implements Subscription {
   readonly #logger: Logger;
   readonly #queue = new AsyncQueue<RawDelivery>();
   readonly #readers: StreamReader[];
-  readonly #held = new Map<string, Held>();
+  /** Entries held across the readers (the sum of their `held` sizes). */
+  #heldCount = 0;
   /** Ordered mode: keys with a delivery out, and deliveries waiting for their key. */
   readonly #busyKeys = new Set<string>();
   readonly #parked = new Map<string, Held[]>();
@@ -153,6 +156,7 @@ export class StreamsSubscription implements Subscription {
       yielding: false,
       draining: false,
       reclaimCursor: '0-0',
+      held: new Map(),
       reclaimAt: 0,
       promoteTimer: undefined,
       promoteAt: 0,
@@ -166,7 +170,7 @@ export class StreamsSubscription implements Subscription {
 
   /** Deliveries fetched and not yet settled (buffered, parked or with the application). */
   get heldCount(): number {
-    return this.#held.size;
+    return this.#heldCount;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RawDelivery> {
@@ -227,8 +231,10 @@ export class StreamsSubscription implements Subscription {
     await Promise.allSettled(this.#readers.map((reader) => reader.loop));
     await Promise.allSettled([...this.#background]);
     const release: Held[] = [];
-    for (const held of this.#held.values()) {
-      if (!held.offered || unseen.has(held.delivery)) release.push(held);
+    for (const reader of this.#readers) {
+      for (const held of reader.held.values()) {
+        if (!held.offered || unseen.has(held.delivery)) release.push(held);
+      }
     }
     this.#parked.clear();
     try {
@@ -387,8 +393,8 @@ export class StreamsSubscription implements Subscription {
     const threshold = Math.max(1, Math.floor(most / 2));
     for (;;) {
       if (this.#closed) return 0;
-      const free = this.#settings.prefetch - (this.#held.size - this.#acking) - this.#reserved;
-      if (free >= threshold || (free > 0 && this.#held.size === 0)) {
+      const free = this.#settings.prefetch - (this.#heldCount - this.#acking) - this.#reserved;
+      if (free >= threshold || (free > 0 && this.#heldCount === 0)) {
         const count = Math.min(free, most);
         this.#reserved += count;
         return count;
@@ -404,6 +410,7 @@ export class StreamsSubscription implements Subscription {
 
   #wakeCapacity(): void {
     const waiters = this.#capacityWaiters;
+    if (waiters.length === 0) return;
     this.#capacityWaiters = [];
     for (const wake of waiters) wake();
   }
@@ -431,8 +438,7 @@ export class StreamsSubscription implements Subscription {
     deliveryCount: number,
     decodedAlready?: ReturnType<typeof decodeEntry>,
   ): void {
-    const name = `${reader.keys.stream}\u0000${entryId}`;
-    if (this.#held.has(name)) return;
+    if (reader.held.has(entryId)) return;
     const decoded = decodedAlready ?? decodeEntry(fields, entryId);
     if (decoded.forGroup !== undefined && decoded.forGroup !== this.group) {
       // Another group's requeued copy: this group had the original already.
@@ -473,7 +479,8 @@ export class StreamsSubscription implements Subscription {
         (settlement) => this.#settle(held, settlement),
       ),
     };
-    this.#held.set(name, held);
+    reader.held.set(entryId, held);
+    this.#heldCount++;
     this.#offer(held);
   }
 
@@ -495,7 +502,10 @@ export class StreamsSubscription implements Subscription {
   #forget(held: Held): void {
     if (held.done) return;
     held.done = true;
-    this.#held.delete(`${held.reader.keys.stream}\u0000${held.entryId}`);
+    if (held.reader.held.get(held.entryId) === held) {
+      held.reader.held.delete(held.entryId);
+      this.#heldCount--;
+    }
     if (this.#ordered && held.key !== undefined && this.#busyKeys.has(held.key)) {
       this.#busyKeys.delete(held.key);
       const parked = this.#parked.get(held.key);
@@ -616,7 +626,8 @@ export class StreamsSubscription implements Subscription {
       ),
     };
     held.done = true;
-    this.#held.set(`${reader.keys.stream}\u0000${entryId}`, again);
+    // Takes the place of `held` (already counted).
+    reader.held.set(entryId, again);
     // The key stays busy: the new delivery goes out ahead of everything parked behind it.
     again.offered = this.#queue.push(again.delivery);
   }
@@ -700,7 +711,7 @@ export class StreamsSubscription implements Subscription {
 
   /** Reserves what fits under the prefetch now, without waiting. */
   async #reserveNow(): Promise<number> {
-    const free = this.#settings.prefetch - (this.#held.size - this.#acking) - this.#reserved;
+    const free = this.#settings.prefetch - (this.#heldCount - this.#acking) - this.#reserved;
     if (free <= 0 || this.#closed) return 0;
     this.#reserved += free;
     return free;
@@ -750,10 +761,8 @@ export class StreamsSubscription implements Subscription {
   /** Resets the idle time of every held entry so no other consumer reclaims it. */
   async #keepAliveTick(): Promise<void> {
     const byReader = new Map<StreamReader, Held[]>();
-    for (const held of this.#held.values()) {
-      const list = byReader.get(held.reader);
-      if (list === undefined) byReader.set(held.reader, [held]);
-      else list.push(held);
+    for (const reader of this.#readers) {
+      if (reader.held.size > 0) byReader.set(reader, [...reader.held.values()]);
     }
     const client = this.#context.client();
     await Promise.all(
@@ -980,9 +989,7 @@ export class StreamsSubscription implements Subscription {
   }
 
   #heldFrom(reader: StreamReader): number {
-    let count = 0;
-    for (const held of this.#held.values()) if (held.reader === reader) count++;
-    return count;
+    return reader.held.size;
   }
 
   /**
