@@ -401,11 +401,11 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } catch (error) {
       settling = Promise.reject(error);
     }
+    // The callback keeps the id, not the delivery: a decoded body must not live on until the
+    // transport confirmed the settlement (under load it would outlive young-generation GCs).
+    const id = delivery.id;
     settling.then(this.#settledOne, (error: unknown) => {
-      this.#settings.logger.error(
-        { err: error, id: delivery.id },
-        'could not settle a delivery; it will be redelivered',
-      );
+      this.#settings.logger.error({ err: error, id }, 'could not settle a delivery; it will be redelivered');
       this.#settledOne();
     });
   }

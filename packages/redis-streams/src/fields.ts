@@ -126,7 +126,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
     const value = fields[i + 1] as Buffer | string;
     switch (name) {
       case Field.id:
-        id = String(value);
+        id = text(value);
         break;
       case Field.payload:
         payload = Buffer.isBuffer(value)
@@ -140,7 +140,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
         contentType = contentTypeOf(value);
         break;
       case Field.key:
-        key = String(value);
+        key = text(value);
         break;
       case Field.deliveries:
         deliveries = deliveriesOf(String(value));
@@ -152,7 +152,7 @@ export function decodeEntry(fields: ReadonlyArray<Buffer | string>, fallbackId: 
         subject = String(value);
         break;
       case Field.publishedAt:
-        publishedAtMs = Number(String(value)) || 0;
+        publishedAtMs = digitsOf(value);
         break;
       case Field.copyOf:
         copyOf = String(value);
@@ -204,15 +204,44 @@ function fieldName(name: Buffer | string): string {
   return String(name);
 }
 
+/** A field's text (Buffer.toString directly: `String(buffer)` costs twice as much). */
+function text(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString();
+}
+
+/**
+ * A field of decimal digits (a millisecond timestamp) read straight from its bytes, without a
+ * string per entry; 0 for anything else.
+ */
+function digitsOf(value: Buffer | string): number {
+  if (typeof value === 'string') return Number(value) || 0;
+  if (value.length === 0 || value.length > 15) return 0;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = (value[i] as number) - 48;
+    if (digit < 0 || digit > 9) return 0;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 /** The last content type seen, so a stream of one content type does not decode it per entry. */
 let lastContentType: { bytes: Buffer; text: string } | undefined;
 
 function contentTypeOf(value: Buffer | string): string {
   if (typeof value === 'string') return value;
-  if (lastContentType?.bytes.equals(value)) return lastContentType.text;
-  const text = value.toString();
-  lastContentType = { bytes: Buffer.from(value), text };
-  return text;
+  if (lastContentType !== undefined && sameBytes(lastContentType.bytes, value)) return lastContentType.text;
+  const decoded = value.toString();
+  lastContentType = { bytes: Buffer.from(value), text: decoded };
+  return decoded;
+}
+
+/** Byte equality of short fields in JavaScript: cheaper than a native `equals` call for a few dozen bytes. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const length = a.length;
+  if (length !== b.length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function parseHeaders(json: string): Headers {

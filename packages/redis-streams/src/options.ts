@@ -78,7 +78,7 @@ export const DEFAULT_STREAMS_OPTIONS = Object.freeze({
   /** Upper bound of the default reclaim interval (which is also at most minIdleMs / 2). */
   reclaimIntervalMs: 5_000,
   maxDeliveries: 0,
-  ackBatch: Object.freeze({ maxSize: 256, maxDelayMs: 0 }),
+  ackBatch: Object.freeze({ maxSize: 1_000, maxDelayMs: 0 }),
   delayedPollMs: 1_000,
   deadLetter: Object.freeze({ maxLen: 10_000 }),
   janitorIntervalMs: 60_000,
