@@ -320,6 +320,11 @@ export class EmbeddedServer implements ServerCore {
 
   // ---- ServerCore ----
 
+  /** False while nothing records commands (no AOF), so commands skip their replayable form. */
+  get propagating(): boolean {
+    return this.propagator !== undefined;
+  }
+
   database(index: number): KeyspaceDatabase {
     const db = this.#dbs[index];
     if (db === undefined) throw new ReplyError('ERR DB index is out of range');

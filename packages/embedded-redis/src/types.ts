@@ -228,6 +228,11 @@ export interface ServerCore {
    * `XADD *` are made absolute by the AOF itself).
    */
   propagateAs?(...commands: Buffer[][]): void;
+  /**
+   * False when no command is recorded (no AOF): commands may then skip building the replayable
+   * form of themselves. Undefined counts as true.
+   */
+  readonly propagating?: boolean;
   readonly stats: { commandsProcessed: number; connectionsReceived: number; startTime: number };
 }
 

@@ -36,14 +36,12 @@ function hsetGeneric(name: string, replyOk: boolean): CommandHandler {
   return (ctx, args) => {
     if (args.length % 2 !== 0) throw new ReplyError(`ERR wrong number of arguments for '${name}' command`);
     const key = keyOf(args[1]);
-    const { hash, created } = hashForWrite(ctx, key);
-    let added = 0;
-    for (let i = 2; i < args.length; i += 2) {
-      const field = keyOf(args[i]);
-      if (!hash.has(field)) added++;
-      hash.set(field, Buffer.from(args[i + 1] as Buffer));
-    }
-    save(ctx, key, hash, created);
+    const existing = getHash(ctx, key);
+    const hash: Hash = existing ?? new Map();
+    const sizeBefore = hash.size;
+    for (let i = 2; i < args.length; i += 2) hash.set(keyOf(args[i]), Buffer.from(args[i + 1] as Buffer));
+    const added = hash.size - sizeBefore;
+    save(ctx, key, hash, existing === undefined);
     if (replyOk) ctx.out.simple('OK');
     else ctx.out.integer(added);
     return undefined;

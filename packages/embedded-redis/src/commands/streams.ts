@@ -16,6 +16,7 @@ import {
   U64_MAX,
   ZERO_ID,
 } from '../data/stream.js';
+import { compact, type Stored, writeStored } from '../data/string.js';
 import {
   type Block,
   type CommandCategory,
@@ -170,12 +171,25 @@ function streamAt(ctx: CommandContext, key: string): Stream | undefined {
   return ctx.db.getTyped(key, 'stream')?.value as Stream | undefined;
 }
 
+/** The last limits parsed, by the config texts they came from (XADD reads them every call). */
+let cachedLimits: { entriesText: string | undefined; bytesText: string | undefined; limits: NodeLimits } = {
+  entriesText: undefined,
+  bytesText: undefined,
+  limits: { maxEntries: 100, maxBytes: 4096 },
+};
+
 function nodeLimits(ctx: CommandContext): NodeLimits {
   const config = ctx.server.config;
-  const entries = Number(config.get('stream-node-max-entries') ?? 100);
-  let bytes = Number(config.get('stream-node-max-bytes') ?? 4096);
+  const entriesText = config.get('stream-node-max-entries');
+  const bytesText = config.get('stream-node-max-bytes');
+  if (entriesText === cachedLimits.entriesText && bytesText === cachedLimits.bytesText)
+    return cachedLimits.limits;
+  const entries = Number(entriesText ?? 100);
+  let bytes = Number(bytesText ?? 4096);
   if (!(bytes > 0) || bytes > 1 << 30) bytes = 1 << 30;
-  return { maxEntries: Number.isFinite(entries) && entries >= 0 ? entries : 100, maxBytes: bytes };
+  const limits = { maxEntries: Number.isFinite(entries) && entries >= 0 ? entries : 100, maxBytes: bytes };
+  cachedLimits = { entriesText, bytesText, limits };
+  return limits;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +200,7 @@ function writeEntry(out: ReplyWriter, entry: StreamEntry): void {
   out.bulk(entry.id);
   const fields = entry.fields;
   out.array(fields.length);
-  for (let i = 0; i < fields.length; i++) out.bulk(fields[i] as Buffer);
+  for (let i = 0; i < fields.length; i++) writeStored(out, fields[i] as Stored);
 }
 
 function writeEntries(out: ReplyWriter, entries: readonly StreamEntry[]): void {
@@ -339,24 +353,18 @@ const xadd: CommandHandler = (ctx, args) => {
     id = given.id;
   }
   if (id === undefined || compareIds(id, last) <= 0) throw new ReplyError(ERR_ID_TOO_SMALL);
-  // The request's buffers are views of the read buffer: copy the fields into one allocation.
-  let total = 0;
-  for (let i = fieldPos; i < args.length; i++) total += (args[i] as Buffer).length;
-  const block = Buffer.allocUnsafe(total);
-  const fields: Buffer[] = new Array(fieldCount);
-  let at = 0;
-  for (let i = fieldPos; i < args.length; i++) {
-    const arg = args[i] as Buffer;
-    arg.copy(block, at);
-    fields[i - fieldPos] = block.subarray(at, at + arg.length);
-    at += arg.length;
-  }
+  // The request's buffers are views of the read buffer: keep copies in stored form.
+  const fields: Stored[] = new Array(fieldCount);
+  for (let i = fieldPos; i < args.length; i++) fields[i - fieldPos] = compact(args[i] as Buffer);
   const entry = stream.append(id, fields, nodeLimits(ctx));
   if (created) ctx.db.set(key, { type: 'stream', value: stream, expiresAt: undefined });
   ctx.out.bulk(entry.id);
   if (parsed.trim !== undefined) stream.trim(parsed.trim);
-  // Replayable form: the concrete id and an exact trim.
-  if (given === undefined || !given.seqGiven || parsed.trim !== undefined) {
+  // Replayable form: the concrete id and an exact trim (only when something records commands).
+  if (
+    ctx.server.propagating !== false &&
+    (given === undefined || !given.seqGiven || parsed.trim !== undefined)
+  ) {
     const rewritten: Buffer[] = [args[0] as Buffer, args[1] as Buffer];
     if (parsed.noMkStream) rewritten.push(Buffer.from('NOMKSTREAM'));
     if (parsed.trim !== undefined) rewritten.push(...exactTrimArgs(parsed.trim, stream));

@@ -1,4 +1,4 @@
-import { compact, type Stored, stored } from './string.js';
+import { compact, type Stored, sameStored, stored } from './string.js';
 
 /**
  * The value of a `list` key: a growable ring buffer of elements, O(1) at both ends and O(1) by
@@ -169,7 +169,7 @@ export class List {
       let w = 0;
       for (let r = 0; r < length; r++) {
         const item = items[(this.#head + r) & mask] as Stored;
-        if (removed < limit && sameItem(item, target)) {
+        if (removed < limit && sameStored(item, target)) {
           removed++;
           continue;
         }
@@ -183,7 +183,7 @@ export class List {
       let w = length - 1;
       for (let r = length - 1; r >= 0; r--) {
         const item = items[(this.#head + r) & mask] as Stored;
-        if (removed < limit && sameItem(item, target)) {
+        if (removed < limit && sameStored(item, target)) {
           removed++;
           continue;
         }
@@ -220,7 +220,7 @@ export class List {
   indexOf(value: Buffer): number {
     const target = compact(value);
     for (let i = 0; i < this.#length; i++)
-      if (sameItem(this.#items[this.#slot(i)] as Stored, target)) return i;
+      if (sameStored(this.#items[this.#slot(i)] as Stored, target)) return i;
     return -1;
   }
 
@@ -238,10 +238,4 @@ export class List {
     }
     return copy;
   }
-}
-
-/** Equality of two elements in stored form (a value has one stored form, chosen by its length). */
-function sameItem(a: Stored, b: Stored): boolean {
-  if (typeof a === 'string') return a === b;
-  return typeof b !== 'string' && a.equals(b);
 }

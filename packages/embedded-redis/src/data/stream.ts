@@ -9,6 +9,8 @@
  * trimming (`MAXLEN ~`, `MINID ~`) removes whole nodes only and XINFO reports their count.
  */
 
+import { type Stored, sameStored, stored } from './string.js';
+
 /** A stream entry id: two unsigned 64-bit parts. */
 export interface StreamId {
   readonly ms: bigint;
@@ -69,7 +71,7 @@ export class StreamNode {
     /** The node's first entry id (Redis's master id). */
     readonly master: StreamId,
     /** The master entry's field names. */
-    readonly masterFields: readonly Buffer[],
+    readonly masterFields: readonly Stored[],
   ) {
     this.last = master;
     // Header (6) + end (1) + master entry: count, deleted, field count, fields, terminator.
@@ -79,7 +81,10 @@ export class StreamNode {
   }
 }
 
-/** One stream entry. `fields` is the flat name, value, name, value … list. */
+/**
+ * One stream entry. `fields` is the flat name, value, name, value … list, each in stored form
+ * (a latin1 string when short: see data/string.ts).
+ */
 export class StreamEntry implements StreamId {
   deleted = false;
   #id: string | undefined;
@@ -87,7 +92,7 @@ export class StreamEntry implements StreamId {
   constructor(
     readonly ms: bigint,
     readonly seq: bigint,
-    readonly fields: readonly Buffer[],
+    readonly fields: readonly Stored[],
     readonly node: StreamNode,
   ) {}
 
@@ -322,7 +327,7 @@ export class Stream {
    * Appends an entry with `id` (which the caller checked is above `lastId`); `fields` must be
    * owned by the stream (copied from the request).
    */
-  append(id: StreamId, fields: readonly Buffer[], limits: NodeLimits): StreamEntry {
+  append(id: StreamId, fields: readonly Stored[], limits: NodeLimits): StreamEntry {
     let node = this.#tail;
     let raw = 0;
     for (const field of fields) raw += field.length;
@@ -331,8 +336,8 @@ export class Stream {
       else if (limits.maxEntries > 0 && node.valid + node.deleted >= limits.maxEntries) node = undefined;
     }
     if (node === undefined) {
-      const names: Buffer[] = [];
-      for (let i = 0; i < fields.length; i += 2) names.push(fields[i] as Buffer);
+      const names: Stored[] = [];
+      for (let i = 0; i < fields.length; i += 2) names.push(fields[i] as Stored);
       node = new StreamNode(id, names);
       this.#nodes.push(node);
       this.#tail = node;
@@ -611,7 +616,7 @@ export class Stream {
     if (live.length === 0) {
       commands.push([b('XADD'), key, b('MAXLEN'), b('0'), b('0-1'), b('x'), b('y')]);
     }
-    for (const entry of live) commands.push([b('XADD'), key, b(entry.id), ...entry.fields]);
+    for (const entry of live) commands.push([b('XADD'), key, b(entry.id), ...entry.fields.map(stored)]);
     commands.push([
       b('XSETID'),
       key,
@@ -681,21 +686,23 @@ function lowerBound(items: readonly StreamId[], from: number, id: StreamId): num
 const INT_TEXT = /^(?:0|-?[1-9][0-9]{0,18})$/;
 
 function integerSize(value: number | bigint): number {
-  const v = typeof value === 'bigint' ? value : BigInt(value);
+  // Every bound is far below 2^53, so the (monotonic) conversion to a number classifies exactly.
+  const v = typeof value === 'bigint' ? Number(value) : value;
   let size: number;
-  if (v >= 0n && v <= 127n) size = 1;
-  else if (v >= -4096n && v <= 4095n) size = 2;
-  else if (v >= -32768n && v <= 32767n) size = 3;
-  else if (v >= -8388608n && v <= 8388607n) size = 4;
-  else if (v >= -2147483648n && v <= 2147483647n) size = 5;
+  if (v >= 0 && v <= 127) size = 1;
+  else if (v >= -4096 && v <= 4095) size = 2;
+  else if (v >= -32768 && v <= 32767) size = 3;
+  else if (v >= -8388608 && v <= 8388607) size = 4;
+  else if (v >= -2147483648 && v <= 2147483647) size = 5;
   else size = 9;
   return size + 1;
 }
 
-function elementSize(value: Buffer): number {
+function elementSize(value: Stored): number {
   if (value.length <= 20 && value.length > 0) {
-    const text = value.toString('latin1');
+    const text = typeof value === 'string' ? value : value.toString('latin1');
     if (INT_TEXT.test(text)) {
+      if (text.length < 19) return integerSize(Number(text));
       const v = BigInt(text);
       if (v >= -(2n ** 63n) && v < 2n ** 63n) return integerSize(v);
     }
@@ -707,13 +714,14 @@ function elementSize(value: Buffer): number {
   return total + back;
 }
 
-function entrySize(node: StreamNode, id: StreamId, fields: readonly Buffer[]): number {
+function entrySize(node: StreamNode, id: StreamId, fields: readonly Stored[]): number {
   let size = 2 + integerSize(id.ms - node.master.ms) + integerSize(id.seq - node.master.seq);
   const names = node.masterFields;
   let same = names.length * 2 === fields.length;
-  for (let i = 0; same && i < names.length; i++) same = (names[i] as Buffer).equals(fields[i * 2] as Buffer);
+  for (let i = 0; same && i < names.length; i++)
+    same = sameStored(names[i] as Stored, fields[i * 2] as Stored);
   if (same) {
-    for (let i = 1; i < fields.length; i += 2) size += elementSize(fields[i] as Buffer);
+    for (let i = 1; i < fields.length; i += 2) size += elementSize(fields[i] as Stored);
     size += integerSize(names.length + 3);
   } else {
     size += integerSize(fields.length / 2);

@@ -47,6 +47,16 @@ export function stored(item: Stored): Buffer {
   return typeof item === 'string' ? Buffer.from(item, 'latin1') : item;
 }
 
+/**
+ * Equality of stored bytes. Bytes stored by `compact` have one form (chosen by length); a Buffer
+ * that is short (passed in by a caller directly) still compares by its bytes.
+ */
+export function sameStored(a: Stored, b: Stored): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return a === b;
+  if (typeof a !== 'string' && typeof b !== 'string') return a.equals(b);
+  return a.length === b.length && stored(a).equals(stored(b));
+}
+
 /** Writes stored bytes as a bulk reply without copying them first. */
 export function writeStored(out: ReplyWriter, item: Stored): void {
   if (typeof item !== 'string') out.bulk(item);
