@@ -391,23 +391,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
       return;
     }
     this.#slotDone();
-    if (delivery.settled) {
-      this.#settledOne();
-      return;
-    }
-    let settling: Promise<void>;
-    try {
-      settling = decision === 'ack' ? delivery.ack() : delivery.nack(decision);
-    } catch (error) {
-      settling = Promise.reject(error);
-    }
-    // The callback keeps the id, not the delivery: a decoded body must not live on until the
-    // transport confirmed the settlement (under load it would outlive young-generation GCs).
-    const id = delivery.id;
-    settling.then(this.#settledOne, (error: unknown) => {
-      this.#settings.logger.error({ err: error, id }, 'could not settle a delivery; it will be redelivered');
-      this.#settledOne();
-    });
+    void this.#settle(delivery, decision, this.#settledOne);
   }
 
   /** Runs one delivery through middleware, filter, schema and handler, then settles it. Never rejects. */
@@ -416,6 +400,8 @@ export class HandlerRunner<T> implements HandlerSubscription {
     const ctx = new HandlerContext<T>(delivery, this.group, logger, this, this.#stopReason);
     this.#contexts.add(ctx);
     let slotHeld = true;
+    /** Set once #settle took over counting the delivery as settled. */
+    let handedOver = false;
     try {
       const span = telemetry.startProcess(delivery.subject, this.group, delivery.id, delivery.headers);
       const started = span === undefined && !telemetry.metrics ? 0 : performance.now();
@@ -469,7 +455,9 @@ export class HandlerRunner<T> implements HandlerSubscription {
       // The handler is done: its slot goes to the next delivery while the settlement travels.
       slotHeld = false;
       this.#slotDone();
-      await this.#settle(delivery, decision);
+      // Not awaited: this frame (and the delivery in it) ends while the settlement travels.
+      void this.#settle(delivery, decision, this.#settledOne);
+      handedOver = true;
     } catch (error) {
       logger.error(
         { err: error, id: delivery.id },
@@ -478,7 +466,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
     } finally {
       this.#contexts.delete(ctx);
       if (slotHeld) this.#slotDone();
-      this.#settledOne();
+      if (!handedOver) this.#settledOne();
     }
   }
 
@@ -487,21 +475,39 @@ export class HandlerRunner<T> implements HandlerSubscription {
     return failed ? this.#nackFor(delivery, failure, !delivery.settled) : 'ack';
   }
 
-  async #settle(delivery: Delivery<T>, settlement: NackOptions | 'ack'): Promise<void> {
+  /**
+   * Settles a delivery; resolves (and calls `then`) once the transport recorded it. Never rejects:
+   * a failure is logged and the delivery comes back. Not async, and its callbacks keep the id and subject
+   * only, so the delivery and its body are not kept alive for the settlement's round trip.
+   */
+  #settle(delivery: Delivery<T>, settlement: NackOptions | 'ack', then?: () => void): Promise<void> {
     const { telemetry, logger } = this.#settings;
-    if (delivery.settled) return;
-    try {
-      if (settlement === 'ack') await delivery.ack();
-      else await delivery.nack(settlement);
-      if (telemetry.metrics)
-        telemetry.recordSettlement(
-          delivery.subject,
-          this.group,
-          settlement === 'ack' ? 'ack' : settlement.requeue === false ? 'dead-letter' : 'requeue',
-        );
-    } catch (error) {
-      logger.error({ err: error, id: delivery.id }, 'could not settle a delivery; it will be redelivered');
+    if (delivery.settled) {
+      then?.();
+      return Promise.resolve();
     }
+    const { id, subject } = delivery;
+    let settling: Promise<void>;
+    try {
+      settling = settlement === 'ack' ? delivery.ack() : delivery.nack(settlement);
+    } catch (error) {
+      settling = Promise.reject(error);
+    }
+    return settling.then(
+      () => {
+        if (telemetry.metrics)
+          telemetry.recordSettlement(
+            subject,
+            this.group,
+            settlement === 'ack' ? 'ack' : settlement.requeue === false ? 'dead-letter' : 'requeue',
+          );
+        then?.();
+      },
+      (error: unknown) => {
+        logger.error({ err: error, id }, 'could not settle a delivery; it will be redelivered');
+        then?.();
+      },
+    );
   }
 
   /** Filter, then schema, then the handler: the innermost step of the onion. */
