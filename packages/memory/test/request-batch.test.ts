@@ -71,6 +71,10 @@ describe('request/reply', () => {
     await expect(client.request(s, 'q', { timeoutMs: 30 })).rejects.toMatchObject({
       code: 'RELAYBUS_TIMEOUT',
     });
+    // A timer may fire a little before Date.now() passes the deadline (sent + 30 ms): release the
+    // handler only once the wall clock is surely past it.
+    const rejectedAt = Date.now();
+    await until(() => Date.now() > rejectedAt + 30);
     release();
     await until(() => handled);
     await server.stop();
