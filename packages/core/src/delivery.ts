@@ -11,8 +11,12 @@ export interface DeliveryInit {
   readonly deliveryCount: number;
 }
 
-/** Carries out a settlement on the transport; resolves once it is recorded. */
-export type SettleFn = (settlement: Settlement) => Promise<void>;
+/**
+ * Carries out a settlement on the transport; resolves once it is recorded. `token` is what the
+ * delivery was built with: one function can then serve every delivery of a subscription, with no
+ * closure per delivery.
+ */
+export type SettleFn = (settlement: Settlement, token: unknown) => Promise<void>;
 
 /**
  * Turns `nack` options into a settlement, rejecting impossible combinations with a `ConfigError`
@@ -53,14 +57,17 @@ export class GuardedDelivery implements RawDelivery {
   readonly deliveryCount: number;
   #settledAs: Settlement['kind'] | undefined;
   readonly #settle: SettleFn;
+  readonly #token: unknown;
 
-  constructor(init: DeliveryInit, settle: SettleFn) {
+  /** `settle` carries out the first `ack`/`nack`, called with `token` (the transport's own state of this delivery). */
+  constructor(init: DeliveryInit, settle: SettleFn, token?: unknown) {
     this.id = init.id;
     this.subject = init.subject;
     this.payload = init.payload;
     this.headers = init.headers;
     this.deliveryCount = init.deliveryCount;
     this.#settle = settle;
+    this.#token = token;
   }
 
   get redelivered(): boolean {
@@ -92,7 +99,7 @@ export class GuardedDelivery implements RawDelivery {
     this.#settledAs = settlement.kind;
     let settling: Promise<void>;
     try {
-      settling = this.#settle(settlement);
+      settling = this.#settle(settlement, this.#token);
     } catch (error) {
       settling = Promise.reject(error);
     }
@@ -105,6 +112,6 @@ export class GuardedDelivery implements RawDelivery {
 }
 
 /** Builds a guarded delivery (see `GuardedDelivery`). */
-export function createDelivery(init: DeliveryInit, settle: SettleFn): RawDelivery {
-  return new GuardedDelivery(init, settle);
+export function createDelivery(init: DeliveryInit, settle: SettleFn, token?: unknown): RawDelivery {
+  return new GuardedDelivery(init, settle, token);
 }

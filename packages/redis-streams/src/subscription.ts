@@ -48,7 +48,8 @@ export interface SubscriptionSettings {
 interface Held {
   readonly reader: StreamReader;
   readonly entryId: string;
-  readonly delivery: GuardedDelivery;
+  /** Set once, right after the Held is made (the delivery's settle token is the Held). */
+  delivery: GuardedDelivery;
   /** Deliveries before this stream entry was written (the `d` field of a requeued copy). */
   readonly deliveriesBefore: number;
   readonly key: string | undefined;
@@ -468,17 +469,19 @@ export class StreamsSubscription implements Subscription {
       key,
       offered: false,
       done: false,
-      delivery: new GuardedDelivery(
-        {
-          id: decoded.id,
-          subject: this.subject,
-          payload: decoded.payload,
-          headers: decoded.headers,
-          deliveryCount,
-        },
-        (settlement) => this.#settle(held, settlement),
-      ),
+      delivery: undefined as unknown as GuardedDelivery,
     };
+    held.delivery = new GuardedDelivery(
+      {
+        id: decoded.id,
+        subject: this.subject,
+        payload: decoded.payload,
+        headers: decoded.headers,
+        deliveryCount,
+      },
+      this.#settleHeld,
+      held,
+    );
     reader.held.set(entryId, held);
     this.#heldCount++;
     this.#offer(held);
@@ -529,6 +532,10 @@ export class StreamsSubscription implements Subscription {
       this.#acking--;
     },
   };
+
+  /** The settle function of every delivery of this subscription; its token is the delivery's Held. */
+  readonly #settleHeld = (settlement: Settlement, token: unknown): Promise<void> =>
+    this.#settle(token as Held, settlement);
 
   #settle(held: Held, settlement: Settlement): Promise<void> {
     if (settlement.kind !== 'ack') return this.#settleOther(held, settlement);
@@ -614,17 +621,19 @@ export class StreamsSubscription implements Subscription {
       key: held.key,
       offered: false,
       done: false,
-      delivery: new GuardedDelivery(
-        {
-          id: delivery.id,
-          subject: delivery.subject,
-          payload: delivery.payload,
-          headers: delivery.headers,
-          deliveryCount: nextCount,
-        },
-        (settlement) => this.#settle(again, settlement),
-      ),
+      delivery: undefined as unknown as GuardedDelivery,
     };
+    again.delivery = new GuardedDelivery(
+      {
+        id: delivery.id,
+        subject: delivery.subject,
+        payload: delivery.payload,
+        headers: delivery.headers,
+        deliveryCount: nextCount,
+      },
+      this.#settleHeld,
+      again,
+    );
     held.done = true;
     // Takes the place of `held` (already counted).
     reader.held.set(entryId, again);
