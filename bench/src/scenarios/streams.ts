@@ -73,6 +73,9 @@ export async function brokerDrain(
     resolve = r;
   });
   const group = 'bench';
+  // Connected before the clock, as the raw loop's client is (the subscription's own reader
+  // connection and its group are made inside it).
+  await broker.start();
   const started = performance.now();
   await broker.subscribe(
     subject,
