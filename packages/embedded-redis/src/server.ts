@@ -22,6 +22,8 @@ import {
   WrongTypeError,
 } from './types.js';
 
+const NO_POSITIONS: readonly number[] = Object.freeze([]);
+
 /** Number of logical databases (SELECT 0..15). */
 export const DATABASES = 16;
 /** Default limit of a Pub/Sub client's unsent output before it is disconnected (32 MiB). */
@@ -252,6 +254,8 @@ export class EmbeddedServer implements ServerCore {
   readonly #readyKeys = new Set<string>();
   readonly #dirtyClients = new Set<Connection>();
   readonly #keyPositions: number[] = [];
+  /** Key positions of commands with a fixed key range, by command. */
+  readonly #fixedPositions = new Map<CommandSpec, readonly number[]>();
   #flushScheduled = false;
   #nextId = 1;
   #tcp: Server | undefined;
@@ -788,9 +792,20 @@ export class EmbeddedServer implements ServerCore {
   /** The positions of `args` that are keys for `spec` (a shared array: copy it to keep it). */
   keyPositions(spec: CommandSpec, args: Buffer[]): readonly number[] {
     if (spec.keys !== undefined) return spec.keys(args);
+    if (spec.firstKey <= 0) return NO_POSITIONS;
+    if (spec.lastKey >= 0 && spec.lastKey < args.length) {
+      // A fixed range (GET, SET, HSET …): the same positions every time.
+      let fixed = this.#fixedPositions.get(spec);
+      if (fixed === undefined) {
+        const positions: number[] = [];
+        for (let i = spec.firstKey; i <= spec.lastKey; i += spec.step > 0 ? spec.step : 1) positions.push(i);
+        fixed = Object.freeze(positions);
+        this.#fixedPositions.set(spec, fixed);
+      }
+      return fixed;
+    }
     const out = this.#keyPositions;
     out.length = 0;
-    if (spec.firstKey <= 0) return out;
     const last = spec.lastKey < 0 ? args.length + spec.lastKey : Math.min(spec.lastKey, args.length - 1);
     const step = spec.step > 0 ? spec.step : 1;
     for (let i = spec.firstKey; i <= last; i += step) out.push(i);

@@ -17,6 +17,7 @@ import {
   ZERO_ID,
 } from '../data/stream.js';
 import { compact, type Stored, writeStored } from '../data/string.js';
+import { parseStrictInteger } from '../resp/parser.js';
 import {
   type Block,
   type CommandCategory,
@@ -57,7 +58,9 @@ function lower(arg: Buffer | undefined): string {
 }
 
 function isText(arg: Buffer | undefined, text: string): boolean {
-  return arg !== undefined && arg.length === text.length && arg.toString('latin1') === text;
+  if (arg === undefined || arg.length !== text.length) return false;
+  for (let i = 0; i < arg.length; i++) if (arg[i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 function wrongArity(name: string): ReplyError {
@@ -80,8 +83,9 @@ function int64Of(arg: Buffer): bigint | undefined {
 /** getLongLongFromObjectOrReply: a number (exact up to 2^53), else `message`. */
 function parseLong(arg: Buffer | undefined, message = ERR_NOT_INTEGER): number {
   if (arg !== undefined && arg.length > 0 && arg.length < 16) {
-    const text = arg.toString('latin1');
-    if (CANONICAL_INT.test(text)) return Number(text);
+    // Canonical decimal (no sign but '-', no leading zeros), read from the bytes.
+    const value = parseStrictInteger(arg, 0, arg.length);
+    if (!Number.isNaN(value)) return value;
   }
   const value = arg === undefined ? undefined : int64Of(arg);
   if (value === undefined) throw new ReplyError(message);

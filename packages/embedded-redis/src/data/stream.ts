@@ -55,6 +55,23 @@ export function isZeroId(id: StreamId): boolean {
   return id.ms === 0n && id.seq === 0n;
 }
 
+/** Decimal text of an unsigned 64-bit part (via a number when exact: much cheaper than BigInt's). */
+function u64Text(value: bigint): string {
+  return value <= 9007199254740991n ? String(Number(value)) : String(value);
+}
+
+/** The last ms part formatted: consecutive ids mostly share it. */
+let lastMs = -1n;
+let lastMsText = '';
+
+function msText(ms: bigint): string {
+  if (ms !== lastMs) {
+    lastMsText = u64Text(ms);
+    lastMs = ms;
+  }
+  return lastMsText;
+}
+
 /** One listpack-like node: entries appended together, removed together by approximate trims. */
 export class StreamNode {
   /** Live entries. */
@@ -98,7 +115,7 @@ export class StreamEntry implements StreamId {
 
   /** The id as `ms-seq`. */
   get id(): string {
-    if (this.#id === undefined) this.#id = `${this.ms}-${this.seq}`;
+    if (this.#id === undefined) this.#id = `${msText(this.ms)}-${u64Text(this.seq)}`;
     return this.#id;
   }
 }
