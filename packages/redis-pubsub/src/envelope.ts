@@ -106,15 +106,28 @@ export function encodeEnvelope(id: string, headers: Headers | undefined, payload
   return envelope;
 }
 
+/** Strings up to this length are measured and written by hand when they are ASCII (ids, names). */
+const SHORT_STRING = 64;
+
+/** UTF-8 byte length of `text`; short ASCII text is counted without a native call. */
+function utf8Length(text: string): number {
+  if (text.length <= SHORT_STRING) {
+    let i = 0;
+    while (i < text.length && text.charCodeAt(i) < 0x80) i++;
+    if (i === text.length) return i;
+  }
+  return Buffer.byteLength(text, 'utf8');
+}
+
 /** Bytes of `text` as a MessagePack str (prefix + UTF-8). */
 function stringSize(text: string): number {
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const bytes = utf8Length(text);
   return bytes + (bytes < 32 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5);
 }
 
 /** Writes `text` as a MessagePack str at `at`; returns the offset after it. */
 function writeString(buffer: Buffer, at: number, text: string): number {
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const bytes = utf8Length(text);
   let offset = at;
   if (bytes < 32) {
     buffer[offset++] = 0xa0 | bytes;
@@ -127,6 +140,11 @@ function writeString(buffer: Buffer, at: number, text: string): number {
   } else {
     buffer[offset++] = 0xdb;
     offset = buffer.writeUInt32BE(bytes, offset);
+  }
+  if (bytes === text.length && bytes <= SHORT_STRING) {
+    // ASCII (one byte per character): stored directly, cheaper than Buffer#write for short text.
+    for (let i = 0; i < bytes; i++) buffer[offset + i] = text.charCodeAt(i);
+    return offset + bytes;
   }
   return offset + buffer.write(text, offset, bytes, 'utf8');
 }
