@@ -106,6 +106,8 @@ export interface TransportFault {
   inlineRequeue?: boolean;
   /** Waits for one turn of the event loop before handing out each delivery. */
   yieldBeforeEach?: boolean;
+  /** Gives the subscription a poll() that takes from the inner subscription this way. */
+  poll?: (inner: Subscription) => RawDelivery | undefined;
 }
 
 class FaultySubscription implements Subscription {
@@ -124,6 +126,16 @@ class FaultySubscription implements Subscription {
   }
   get closed(): boolean {
     return this.inner.closed;
+  }
+
+  get poll(): (() => RawDelivery | undefined) | undefined {
+    const poll = this.fault.poll;
+    if (poll === undefined) return undefined;
+    return () => {
+      const delivery = poll(this.inner);
+      if (delivery !== undefined) this.#received.push(delivery);
+      return delivery;
+    };
   }
 
   async close(): Promise<void> {
@@ -513,6 +525,17 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
         'requeue-leaks-to-groups',
       ),
   },
+  variant(
+    'poll-drops',
+    'poll() takes two buffered deliveries and hands out only the second (the first stays held, never delivered)',
+    { 'poll-shares-queue': /every published message, once/ },
+    {
+      poll: (inner) => {
+        const skipped = inner.poll?.();
+        return skipped === undefined ? undefined : inner.poll?.();
+      },
+    },
+  ),
   variant(
     'ignores-group',
     'every subscription joins one group whatever group it names',

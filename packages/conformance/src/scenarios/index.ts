@@ -16,6 +16,7 @@ import {
   closeConcurrent,
   closeEndsIteration,
   closeInFlight,
+  pollSharesQueue,
   publishAfterClose,
 } from './lifecycle.js';
 import { manyPublishersSubscribers } from './load.js';
@@ -70,6 +71,7 @@ export const ALL_SCENARIOS: readonly Scenario[] = [
   closeEndsIteration,
   closeConcurrent,
   abortSignal,
+  pollSharesQueue,
   publishAfterClose,
   orderingPerKey,
   orderingTotal,

@@ -168,3 +168,54 @@ export const publishAfterClose = defineScenario({
     await withDeadline(ctx.transport.close(), ctx.timeoutMs, 'a second transport.close()');
   },
 });
+
+/** `poll()`, where a subscription offers it, draws from the iterator's queue. */
+export const pollSharesQueue = defineScenario({
+  id: 'poll-shares-queue',
+  guarantee:
+    'where a subscription offers poll(), it takes buffered deliveries from the queue the iterator reads: mixing poll() and the iterator, every message arrives exactly once (in publish order where ordering is total), and poll() returns undefined when nothing is buffered and after close()',
+  needs: [],
+  async run(ctx) {
+    const subject = ctx.subject();
+    const subscription = await ctx.subscribe(subject, { prefetch: 64 });
+    const poll = subscription.poll?.bind(subscription);
+    // Optional in the contract: a subscription without poll() has nothing to check here.
+    if (poll === undefined) return;
+    const count = 40;
+    const published = await ctx.publisher().publishMany(
+      subject,
+      Array.from({ length: count }, (_, i) => ({ payload: utf8(`poll-${i}-${randomSuffix()}`) })),
+    );
+    const ids = published.map((result) => result.id);
+    const iterator = subscription[Symbol.asyncIterator]();
+    const seen: string[] = [];
+    let polled = 0;
+    const deadline = Date.now() + ctx.timeoutMs;
+    while (seen.length < count && Date.now() < deadline) {
+      // Two polls, then one step of the iterator, and so on: both paths take turns.
+      let delivery: RawDelivery | undefined = seen.length % 3 === 2 ? undefined : poll();
+      if (delivery !== undefined) polled++;
+      else {
+        const next = await withDeadline(
+          iterator.next(),
+          Math.max(1, deadline - Date.now()),
+          `delivery ${seen.length + 1} of ${count} from the iterator`,
+        ).catch(() => undefined);
+        if (next === undefined || next.done === true) break;
+        delivery = next.value;
+      }
+      seen.push(delivery.id);
+      await delivery.ack();
+    }
+    expect(
+      [...seen].sort(),
+      `every published message, once, through poll() (${polled}) and the iterator together`,
+    ).toEqual([...ids].sort());
+    if (ctx.capabilities.ordering === 'total') {
+      expect(seen, 'publish order across poll() and the iterator').toEqual(ids);
+    }
+    expect(poll(), 'poll() with nothing buffered').toBeUndefined();
+    await subscription.close();
+    expect(poll(), 'poll() after close()').toBeUndefined();
+  },
+});
