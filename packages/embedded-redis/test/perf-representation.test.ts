@@ -134,4 +134,17 @@ describe('reply slabs', () => {
     expect(out.take()).toBeUndefined();
     expect(out.length).toBe(0);
   });
+
+  it('writes integers digit by digit exactly as their decimal text', () => {
+    const out = new RespWriter(2);
+    const values = [0, -0, 1, 9, 10, 1023, 1024, -1, -1024, 65_535, 10 ** 15, -(2 ** 53 - 1), 2 ** 53 - 1];
+    for (let i = 0; i < 2000; i++) values.push(Math.floor((Math.random() - 0.5) * 2 ** (1 + (i % 53))));
+    let expected = '';
+    for (const value of values) {
+      out.integer(value);
+      out.bulk(Buffer.alloc(Math.abs(value) % 3000));
+      expected += `:${value}\r\n$${Math.abs(value) % 3000}\r\n${'\0'.repeat(Math.abs(value) % 3000)}\r\n`;
+    }
+    expect((out.take() as Buffer).toString('latin1')).toBe(expected);
+  });
 });

@@ -102,7 +102,35 @@ export class RespWriter implements ReplyWriter {
       this.#bytes(cache[n] as Buffer);
       return;
     }
+    if (Number.isSafeInteger(n)) {
+      this.#integerLine(prefix, n);
+      return;
+    }
     this.#line(prefix, String(n));
+  }
+
+  /** `<prefix><n>\r\n` for a safe integer, digits written in place (no string, no native call). */
+  #integerLine(prefix: number, n: number): void {
+    this.#ensure(20);
+    const buf = this.#buf;
+    let at = this.#len;
+    buf[at++] = prefix;
+    let v = n;
+    if (v < 0) {
+      buf[at++] = 45;
+      v = -v;
+    }
+    let digits = 1;
+    for (let rest = v; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let i = at + digits - 1;
+    for (; i >= at; i--) {
+      buf[i] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    at += digits;
+    buf[at++] = CRLF_CR;
+    buf[at++] = CRLF_LF;
+    this.#len = at;
   }
 
   simple(text: string): void {
