@@ -247,7 +247,8 @@ function parseAddTrim(args: Buffer[], xadd: boolean): AddTrimArgs {
     const arg = args[i] as Buffer;
     const more = args.length - 1 - i;
     if (xadd && arg.length === 1 && arg[0] === 42) break;
-    const opt = lower(arg);
+    // The option names are 5 to 10 bytes: anything else (most ids) needs no lower-casing.
+    const opt = arg.length >= 5 && arg.length <= 10 ? lower(arg) : '';
     if (opt === 'maxlen' && more > 0) {
       if (strategy !== undefined) {
         throw new ReplyError(

@@ -72,6 +72,8 @@ export const INLINE_MAX = 16 * 1024;
  * may be a view of the read buffer), else an owned copy of the bytes.
  */
 export function compact(bytes: Buffer): Stored {
+  // One byte: V8's cached one-character strings, without a call into C++.
+  if (bytes.length === 1) return String.fromCharCode(bytes[0] as number);
   return bytes.length <= INLINE_MAX ? bytes.toString('latin1') : Buffer.from(bytes);
 }
 
