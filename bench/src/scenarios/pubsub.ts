@@ -92,6 +92,8 @@ export const pubsubFanout: Scenario = {
       await subscriber.subscribe(channel);
       subscribers.push(subscriber);
     }
+    // Connected before the clock, as the Broker's publishing connection is (its warm-up publish).
+    await publisher.ping();
     const rate = await fanOut(
       n,
       () => publisher.publish(channel, encodeOrderEvent()),
