@@ -182,10 +182,15 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage | undefined {
     (bytes[7] as number);
   if (metaLength > bytes.length - ENVELOPE_HEADER_BYTES) return undefined;
   const end = ENVELOPE_HEADER_BYTES + metaLength;
-  const fast = readMeta(new MetaReader(bytes, end));
-  const meta = fast === UNUSUAL ? readMetaGenerally(bytes, end) : fast;
-  if (meta === undefined) return undefined;
-  return { id: meta.id, headers: meta.headers, payload: plainView(bytes, end) };
+  reader.start(bytes, end);
+  const fast = readMeta(reader);
+  // Not kept past this call: a Buffer held here would outlive the message.
+  reader.start(EMPTY, 0);
+  if (fast !== UNUSUAL) return fast;
+  const meta = readMetaGenerally(bytes, end);
+  return meta === undefined
+    ? undefined
+    : { id: meta.id, headers: meta.headers, payload: plainView(bytes, end) };
 }
 
 interface Meta {
@@ -193,20 +198,24 @@ interface Meta {
   readonly headers: Headers;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** A valid MessagePack form the encoder never writes: the general decoder judges it. */
 const UNUSUAL = Symbol('unusual');
 /** Runs past the end of the meta block: not an envelope. */
 const TRUNCATED = Symbol('truncated');
 
-/** A cursor over the meta block. */
+/** A cursor over the meta block (one for the module: reading never calls out, so never nests). */
 class MetaReader {
-  readonly bytes: Uint8Array;
-  readonly end: number;
+  bytes: Uint8Array = EMPTY;
+  end = 0;
   at = ENVELOPE_HEADER_BYTES;
 
-  constructor(bytes: Uint8Array, end: number) {
+  /** Points the cursor at the meta block of `bytes`, which ends at `end`. */
+  start(bytes: Uint8Array, end: number): void {
     this.bytes = bytes;
     this.end = end;
+    this.at = ENVELOPE_HEADER_BYTES;
   }
 
   /** The MessagePack str at the cursor (the cursor moves past it). */
@@ -249,7 +258,7 @@ class MetaReader {
  * (wider integers, longer arrays, non-string map keys or values, trailing bytes) go to the general
  * decoder, so both paths accept and refuse the same envelopes.
  */
-function readMeta(reader: MetaReader): Meta | undefined | typeof UNUSUAL {
+function readMeta(reader: MetaReader): EnvelopeMessage | undefined | typeof UNUSUAL {
   const { bytes, end } = reader;
   if (reader.at >= end || bytes[reader.at] !== 0x93) return UNUSUAL;
   reader.at++;
@@ -291,8 +300,10 @@ function readMeta(reader: MetaReader): Meta | undefined | typeof UNUSUAL {
     if (typeof contentType !== 'string') return contentType === UNUSUAL ? UNUSUAL : undefined;
     headers[Header.contentType] = contentType;
   }
-  return reader.at === end ? { id, headers } : UNUSUAL;
+  return reader.at === end ? { id, headers, payload: plainView(bytes, end) } : UNUSUAL;
 }
+
+const reader = new MetaReader();
 
 /** Node's own UTF-8 reader of a Buffer range (what `toString('utf8', …)` ends in, without its checks). */
 type Utf8Slice = (this: Uint8Array, start: number, end: number) => string;
