@@ -25,11 +25,6 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** Largest string value (`proto-max-bulk-len` default, as Redis checks SETRANGE/APPEND). */
 const MAX_STRING = 512 * 1024 * 1024;
 
-/** Copies an argument so a stored value does not pin the read buffer it came from. */
-export function own(arg: Buffer): Buffer {
-  return Buffer.from(arg);
-}
-
 /** The string value at `key` (WRONGTYPE for another type), or undefined. */
 export function getString(ctx: CommandContext, key: Buffer): Buffer | undefined {
   const entry = ctx.db.getTyped(key.toString('latin1'), 'string');
