@@ -258,9 +258,36 @@ export class Broker {
    * Runs the publish middleware, encodes `body` with the codec and publishes it. Resolves once the
    * transport accepted it.
    */
-  async publish<T>(subject: string, body: T, options: PublishOptions = {}): Promise<PublishResult> {
-    const [result] = await this.#publishItems(subject, [toItem(body, options)], options.codec ?? this.#codec);
-    return result as PublishResult;
+  publish<T>(subject: string, body: T, options: PublishOptions = {}): Promise<PublishResult> {
+    const codec = options.codec ?? this.#codec;
+    const item = toItem(body, options);
+    const publisher = this.#publisher;
+    const telemetry = this.#telemetry;
+    if (
+      publisher === undefined ||
+      this.#stopping !== undefined ||
+      this.#publishChain.length > 0 ||
+      telemetry.metrics ||
+      telemetry.tracing()
+    ) {
+      return this.#publishItems(subject, [item], codec).then((results) => results[0] as PublishResult);
+    }
+    // The common case (connected, no publish middleware, no telemetry SDK): straight to the
+    // transport, without the batch path's arrays and async frames.
+    let message: OutgoingMessage;
+    try {
+      checkSubject(subject);
+      this.#publishedSubjects.add(subject);
+      // toItem copied the caller's headers and no middleware saw them: they may be written to.
+      message = this.#outgoing(subject, item, codec, undefined, 0, 1, true);
+    } catch (error) {
+      this.#recordError(error);
+      return Promise.reject(error);
+    }
+    return publisher.publish(subject, message).then(undefined, (error: unknown) => {
+      this.#recordError(error);
+      throw error;
+    });
   }
 
   /** Publishes many messages of one subject in one round trip where the transport can. */
@@ -297,6 +324,32 @@ export class Broker {
     return runPublishChain(this.#publishChain, { subject, items, logger: this.logger }, send);
   }
 
+  /** One item as the transport gets it: encoded, with its content type (and trace context). */
+  #outgoing(
+    subject: string,
+    item: PublishItem,
+    codec: Codec,
+    traceContext: Parameters<Telemetry['inject']>[0] | undefined,
+    index: number,
+    count: number,
+    ownHeaders: boolean,
+  ): OutgoingMessage {
+    // Middleware may have put headers there that someone else holds: copy those.
+    const headers: Headers = ownHeaders ? item.headers : { ...item.headers };
+    headers[Header.contentType] = codec.contentType;
+    if (traceContext !== undefined) this.#telemetry.inject(traceContext, headers);
+    const payload = codec.encode(item.body);
+    if (payload.byteLength > this.#maxMessageBytes) {
+      throw new MessageTooLargeError(
+        subject,
+        payload.byteLength,
+        this.#maxMessageBytes,
+        count === 1 ? undefined : index,
+      );
+    }
+    return { payload, headers, key: item.key, id: item.id, delayMs: item.delayMs };
+  }
+
   /** Encodes and hands the items to the transport; spans and metrics only when an SDK listens. */
   async #send(
     publisher: Publisher,
@@ -307,22 +360,9 @@ export class Broker {
     const telemetry = this.#telemetry;
     const span = telemetry.startPublish(subject, items.length);
     try {
-      const messages = items.map((item, index) => {
-        const headers: Headers = { ...item.headers, [Header.contentType]: codec.contentType };
-        if (span !== undefined) telemetry.inject(span.ctx, headers);
-        const payload = codec.encode(item.body);
-        if (payload.byteLength > this.#maxMessageBytes) {
-          const at = items.length === 1 ? undefined : index;
-          throw new MessageTooLargeError(subject, payload.byteLength, this.#maxMessageBytes, at);
-        }
-        return {
-          payload,
-          headers,
-          key: item.key,
-          id: item.id,
-          delayMs: item.delayMs,
-        } satisfies OutgoingMessage;
-      });
+      const messages = items.map((item, index) =>
+        this.#outgoing(subject, item, codec, span?.ctx, index, items.length, false),
+      );
       const results =
         messages.length === 1
           ? [await publisher.publish(subject, messages[0] as OutgoingMessage)]

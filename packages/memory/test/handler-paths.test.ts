@@ -169,3 +169,34 @@ describe('AsyncQueue.poll', () => {
     expect((await queue.next()).done).toBe(true);
   });
 });
+
+describe('Broker.publish (the single-message path)', () => {
+  it("leaves the caller's headers object as it was and delivers them with the content type", async () => {
+    const transport = new MemoryTransport();
+    const broker = new Broker({ transport, logger: silentLogger });
+    const s = subject();
+    const seen: Array<Record<string, string>> = [];
+    await broker.subscribe(s, (_body, delivery) => void seen.push({ ...delivery.headers }));
+    const headers = { 'x-app': 'one' };
+    await broker.publish(s, 'a', { headers });
+    await broker.publish(s, 'b', { headers, codec: undefined });
+    await until(() => seen.length === 2);
+    expect(headers).toEqual({ 'x-app': 'one' });
+    for (const delivered of seen) {
+      expect(delivered).toMatchObject({ 'x-app': 'one', 'x-relaybus-content-type': 'application/msgpack' });
+    }
+    await broker.stop();
+  });
+
+  it('rejects a body over maxMessageBytes and sends nothing', async () => {
+    const transport = new MemoryTransport();
+    const broker = new Broker({ transport, logger: silentLogger, maxMessageBytes: 64 });
+    const s = subject();
+    await broker.publish(s, 'small');
+    await expect(broker.publish(s, 'x'.repeat(200))).rejects.toMatchObject({
+      code: 'RELAYBUS_MESSAGE_TOO_LARGE',
+    });
+    expect((await transport.history(s)).length).toBe(1);
+    await broker.stop();
+  });
+});
