@@ -14,6 +14,7 @@ import {
   type ClientState,
   type ClusterNodeView,
   type CommandContext,
+  type CommandHandler,
   type CommandSpec,
   type Database,
   ReplyError,
@@ -166,11 +167,48 @@ function nameHash(bytes: Uint8Array): number {
   return h;
 }
 
+/**
+ * What dispatch reads of a command, in one fixed object shape. Specs come from several factories
+ * in different shapes, so reading their properties on every request goes through megamorphic
+ * inline caches; these records keep the hot path's loads monomorphic.
+ */
+class Dispatch {
+  readonly spec: CommandSpec;
+  readonly name: string;
+  readonly arity: number;
+  readonly handler: CommandHandler;
+  readonly subcommands: Readonly<Record<string, CommandSpec>> | undefined;
+  readonly noAuth: boolean;
+  readonly propagateInner: boolean;
+  /** Key positions when they are a fixed range (every `lastKey >= 0` command with enough args). */
+  readonly fixedKeys: readonly number[] | undefined;
+  readonly lastKey: number;
+
+  constructor(spec: CommandSpec) {
+    this.spec = spec;
+    this.name = spec.name;
+    this.arity = spec.arity;
+    this.handler = spec.handler;
+    this.subcommands = spec.subcommands;
+    this.noAuth = spec.flags.includes('no_auth');
+    this.propagateInner = PROPAGATE_INNER.has(spec.name);
+    this.lastKey = spec.lastKey;
+    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey >= 0) {
+      const positions: number[] = [];
+      const step = spec.step > 0 ? spec.step : 1;
+      for (let i = spec.firstKey; i <= spec.lastKey; i += step) positions.push(i);
+      this.fixedKeys = Object.freeze(positions);
+    } else {
+      this.fixedKeys = undefined;
+    }
+  }
+}
+
 /** Commands by name hash; each candidate's lower-case name bytes are compared to confirm. */
 class CommandLookup {
-  readonly #byHash = new Map<number, { name: Buffer; spec: CommandSpec }[]>();
+  readonly #byHash = new Map<number, { name: Buffer; dispatch: Dispatch }[]>();
 
-  add(name: string, spec: CommandSpec): void {
+  add(name: string, dispatch: Dispatch): void {
     const bytes = Buffer.from(name, 'latin1');
     const hash = nameHash(bytes);
     let list = this.#byHash.get(hash);
@@ -178,11 +216,11 @@ class CommandLookup {
       list = [];
       this.#byHash.set(hash, list);
     }
-    list.push({ name: bytes, spec });
+    list.push({ name: bytes, dispatch });
   }
 
   /** The command named `bytes` in any letter case, or undefined. */
-  find(bytes: Uint8Array): CommandSpec | undefined {
+  find(bytes: Uint8Array): Dispatch | undefined {
     const list = this.#byHash.get(nameHash(bytes));
     if (list === undefined) return undefined;
     for (const candidate of list) {
@@ -190,7 +228,7 @@ class CommandLookup {
       if (name.length !== bytes.length) continue;
       let same = true;
       for (let i = 0; i < name.length && same; i++) same = name[i] === lowerByte(bytes[i] as number);
-      if (same) return candidate.spec;
+      if (same) return candidate.dispatch;
     }
     return undefined;
   }
@@ -242,8 +280,8 @@ export class EmbeddedServer implements ServerCore {
   readonly #dbs: KeyspaceDatabase[] = [];
   readonly #commands: Map<string, CommandSpec>;
   readonly #lookup = new CommandLookup();
-  /** Commands whose effects are propagated by the commands they run (PROPAGATE_INNER's specs). */
-  readonly #propagateInnerSpecs = new Set<CommandSpec>();
+  /** Dispatch records of subcommands, by spec. */
+  readonly #subDispatch = new Map<CommandSpec, Dispatch>();
   /** Set by `#resolve`: the error reply when it returned undefined, else the full command name. */
   #resolvedError = '';
   #resolvedName = '';
@@ -317,8 +355,8 @@ export class EmbeddedServer implements ServerCore {
     for (let i = 0; i < DATABASES; i++) this.#dbs.push(new KeyspaceDatabase(i, host));
     this.#commands = commandTable();
     for (const [name, spec] of this.#commands) {
-      this.#lookup.add(name, spec);
-      if (PROPAGATE_INNER.has(name)) this.#propagateInnerSpecs.add(spec);
+      this.#lookup.add(name, new Dispatch(spec));
+      for (const sub of Object.values(spec.subcommands ?? {})) this.#subDispatch.set(sub, new Dispatch(sub));
     }
   }
 
@@ -426,13 +464,14 @@ export class EmbeddedServer implements ServerCore {
     out: ReplyWriter,
     flags: { noBlock: boolean; inScript: boolean },
   ): void {
-    const spec = this.#resolve(args);
-    if (spec === undefined) {
+    const dispatch = this.#resolve(args);
+    if (dispatch === undefined) {
       out.error(this.#resolvedError);
       return;
     }
+    const spec = dispatch.spec;
     if (!flags.inScript) {
-      const denied = this.acl.check(client.user, spec, args, this.keyPositions(spec, args));
+      const denied = this.acl.check(client.user, spec, args, this.#positions(dispatch, args));
       if (denied !== undefined) {
         out.error(denied);
         return;
@@ -442,14 +481,13 @@ export class EmbeddedServer implements ServerCore {
     const dirtyBefore = this.dirty;
     this.#nesting++;
     try {
-      const block = this.#invoke(spec, ctx, args);
+      const block = this.#invoke(dispatch.handler, ctx, args);
       if (block !== undefined) block.timeout(ctx);
     } finally {
       this.#nesting--;
     }
     this.stats.commandsProcessed++;
-    if (this.dirty !== dirtyBefore && !this.#propagateInnerSpecs.has(spec))
-      this.#propagateCommand(client.db, args);
+    if (this.dirty !== dirtyBefore && !dispatch.propagateInner) this.#propagateCommand(client.db, args);
     else this.#propagateAs = undefined;
   }
 
@@ -757,10 +795,10 @@ export class EmbeddedServer implements ServerCore {
    * The command `args` name (subcommand included), with its full name in `#resolvedName`; or
    * undefined with the error reply in `#resolvedError`. No allocation for a plain command.
    */
-  #resolve(args: Buffer[]): CommandSpec | undefined {
+  #resolve(args: Buffer[]): Dispatch | undefined {
     const first = args[0] as Buffer;
-    let spec = this.#lookup.find(first);
-    if (spec === undefined) {
+    let dispatch = this.#lookup.find(first);
+    if (dispatch === undefined) {
       const raw = first.toString('latin1');
       let rest = '';
       for (let i = 1; i < args.length && rest.length < 128; i++) {
@@ -769,24 +807,37 @@ export class EmbeddedServer implements ServerCore {
       this.#resolvedError = `ERR unknown command '${raw.slice(0, 128)}', with args beginning with: ${rest}`;
       return undefined;
     }
-    let fullName = spec.name;
-    if (spec.subcommands !== undefined && args.length >= 2) {
+    let fullName = dispatch.name;
+    const subcommands = dispatch.subcommands;
+    if (subcommands !== undefined && args.length >= 2) {
       const subName = (args[1] as Buffer).toString('latin1');
-      const sub = spec.subcommands[subName.toLowerCase()];
+      const sub = subcommands[subName.toLowerCase()];
       if (sub === undefined) {
-        this.#resolvedError = `ERR unknown subcommand '${subName.slice(0, 128)}'. Try ${spec.name.toUpperCase()} HELP.`;
+        this.#resolvedError = `ERR unknown subcommand '${subName.slice(0, 128)}'. Try ${dispatch.name.toUpperCase()} HELP.`;
         return undefined;
       }
-      fullName = `${spec.name}|${sub.name.includes('|') ? sub.name.split('|')[1] : sub.name}`;
-      spec = sub;
+      fullName = `${dispatch.name}|${sub.name.includes('|') ? sub.name.split('|')[1] : sub.name}`;
+      let subDispatch = this.#subDispatch.get(sub);
+      if (subDispatch === undefined) {
+        subDispatch = new Dispatch(sub);
+        this.#subDispatch.set(sub, subDispatch);
+      }
+      dispatch = subDispatch;
     }
-    const arity = spec.arity;
+    const arity = dispatch.arity;
     if ((arity > 0 && args.length !== arity) || args.length < -arity) {
       this.#resolvedError = `ERR wrong number of arguments for '${fullName}' command`;
       return undefined;
     }
     this.#resolvedName = fullName;
-    return spec;
+    return dispatch;
+  }
+
+  /** `keyPositions` through a dispatch record (fixed ranges without a lookup). */
+  #positions(dispatch: Dispatch, args: Buffer[]): readonly number[] {
+    const fixed = dispatch.fixedKeys;
+    if (fixed !== undefined && dispatch.lastKey < args.length) return fixed;
+    return this.keyPositions(dispatch.spec, args);
   }
 
   /** The positions of `args` that are keys for `spec` (a shared array: copy it to keep it). */
@@ -813,18 +864,19 @@ export class EmbeddedServer implements ServerCore {
   }
 
   #processCommand(conn: Connection, args: Buffer[]): void {
-    const spec = this.#resolve(args);
-    if (spec === undefined) {
+    const dispatch = this.#resolve(args);
+    if (dispatch === undefined) {
       this.#reject(conn, this.#resolvedError);
       return;
     }
+    const spec = dispatch.spec;
     const fullName = this.#resolvedName;
     conn.lastCommand = fullName;
-    if (!conn.authenticated && !spec.flags.includes('no_auth')) {
+    if (!conn.authenticated && !dispatch.noAuth) {
       this.#reject(conn, 'NOAUTH Authentication required.');
       return;
     }
-    const keyPositions = this.keyPositions(spec, args);
+    const keyPositions = this.#positions(dispatch, args);
     const denied = this.acl.check(conn.user, spec, args, keyPositions);
     if (denied !== undefined) {
       this.#reject(conn, denied);
@@ -837,7 +889,7 @@ export class EmbeddedServer implements ServerCore {
         return;
       }
     }
-    if (conn.out.protocol === 2 && conn.subscribed && !PUBSUB_ALLOWED.has(spec.name)) {
+    if (conn.out.protocol === 2 && conn.subscribed && !PUBSUB_ALLOWED.has(dispatch.name)) {
       this.#reject(
         conn,
         `ERR Can't execute '${fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
@@ -845,13 +897,13 @@ export class EmbeddedServer implements ServerCore {
       return;
     }
     const injected = this.injected;
-    if (injected !== undefined && spec.name !== 'auth' && spec.name !== 'hello') {
+    if (injected !== undefined && dispatch.name !== 'auth' && dispatch.name !== 'hello') {
       injected.count--;
       if (injected.count <= 0) this.injected = undefined;
       conn.out.error(injected.message);
       return;
     }
-    if (conn.multi !== undefined && !MULTI_PASSTHROUGH.has(spec.name)) {
+    if (conn.multi !== undefined && !MULTI_PASSTHROUGH.has(dispatch.name)) {
       if (spec.flags.includes('no_multi')) {
         this.#reject(conn, 'ERR Command not allowed inside a transaction');
         return;
@@ -861,9 +913,9 @@ export class EmbeddedServer implements ServerCore {
       return;
     }
     const dirtyBefore = this.dirty;
-    const propagateInner = this.#propagateInnerSpecs.has(spec);
+    const propagateInner = dispatch.propagateInner;
     if (propagateInner) this.#innerPropagated = [];
-    const block = this.#invoke(spec, conn.ctx, args);
+    const block = this.#invoke(dispatch.handler, conn.ctx, args);
     this.stats.commandsProcessed++;
     if (block !== undefined) this.#park(conn, block, args);
     if (propagateInner) {
@@ -881,9 +933,9 @@ export class EmbeddedServer implements ServerCore {
     conn.out.error(message);
   }
 
-  #invoke(spec: CommandSpec, ctx: CommandContext, args: Buffer[]): Block | undefined {
+  #invoke(handler: CommandHandler, ctx: CommandContext, args: Buffer[]): Block | undefined {
     try {
-      return spec.handler(ctx, args);
+      return handler(ctx, args);
     } catch (error) {
       this.#writeError(ctx.out, error);
       return undefined;
