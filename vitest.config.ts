@@ -2,14 +2,13 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-const INTEGRATION = '**/*.int.test.ts';
-
 /**
- * Which Redis the integration tests (`*.int.test.ts`) get, or undefined when they are skipped:
- * without REDIS_URL and without redis-server on PATH they are skipped (with the reason printed)
- * unless RELAYBUS_TEST_REDIS=embedded asks for the embedded server.
+ * Which Redis the integration tests (`*.int.test.ts`) run on: REDIS_URL, redis-server from PATH,
+ * or, without either, the embedded server (@relaybus/embedded-redis) in each test process;
+ * RELAYBUS_TEST_REDIS=embedded|real forces one. Tests that need something only a real server has
+ * (TLS, Sentinel, the differential suites) skip themselves with the reason printed.
  */
-function redisTarget(): string | undefined {
+function redisTarget(): string {
   const forced = process.env.RELAYBUS_TEST_REDIS;
   if (forced === 'real') return 'a real redis-server (RELAYBUS_TEST_REDIS=real)';
   if (forced === 'embedded')
@@ -17,21 +16,14 @@ function redisTarget(): string | undefined {
   if (process.env.REDIS_URL) return 'REDIS_URL';
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   const onPath = (name: string) => dirs.some((dir) => existsSync(join(dir, name)));
-  if ((onPath('redis-server') || onPath('valkey-server')) && (onPath('redis-cli') || onPath('valkey-cli'))) {
-    return 'redis-server from PATH';
-  }
-  return undefined;
+  if (onPath('redis-server') || onPath('valkey-server')) return 'redis-server from PATH';
+  return (
+    'the embedded server, @relaybus/embedded-redis: no redis-server/valkey-server on PATH and no ' +
+    'REDIS_URL (tests that need a real server are skipped, saying why; install redis-server to run them)'
+  );
 }
 
-const target = redisTarget();
-console.log(
-  target === undefined
-    ? 'relaybus: skipping the Redis integration test files (*.int.test.ts): no redis-server/valkey-server ' +
-        '(with its cli) on PATH and REDIS_URL is not set; install one (apt-get install -y redis-server), or ' +
-        'run them on the embedded server with RELAYBUS_TEST_REDIS=embedded (docs/embedded-redis.md lists ' +
-        'what does not pass there yet)'
-    : `relaybus: Redis integration tests run on ${target}`,
-);
+console.log(`relaybus: Redis integration tests run on ${redisTarget()}`);
 
 export default defineConfig({
   test: {
@@ -40,7 +32,7 @@ export default defineConfig({
       'examples/*/test/**/*.test.ts',
       'reliability/test/**/*.test.ts',
     ],
-    exclude: ['**/node_modules/**', '**/dist/**', ...(target === undefined ? [INTEGRATION] : [])],
+    exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration files start their own redis-server processes; two cores do not gain from more.
