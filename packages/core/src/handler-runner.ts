@@ -11,6 +11,9 @@ import { type RetryPolicy, retryDelayMs } from './retry.js';
 import { type StandardSchemaV1, validateWithSchema } from './schema.js';
 import type { Telemetry } from './telemetry.js';
 
+/** Deliveries taken with `poll()` in a row before the runner lets other microtasks run. */
+const YIELD_EVERY = 64;
+
 /**
  * Handles one message. Return (or resolve) to ack; throw to retry with backoff; throw `Reject` (or
  * an error with `retryable: false`) to dead-letter at once. A handler may settle the delivery
@@ -183,10 +186,20 @@ export class HandlerRunner<T> implements HandlerSubscription {
         return;
       }
       const subscription = this.#subscription;
+      let polled = 0;
       for (;;) {
         if (this.#paused !== undefined) await this.#paused.promise;
         // A delivery already buffered is taken without a promise; otherwise wait for one.
         let delivery = subscription.poll?.();
+        if (delivery !== undefined && ++polled === YIELD_EVERY) {
+          // A long run of buffered deliveries with synchronous handlers never leaves this loop:
+          // let waiting microtasks run now and then (the transport's fetch loop, woken by the
+          // acks so far, can send its next read while the rest of the batch is handled).
+          polled = 0;
+          await undefined;
+          // Paused meanwhile: this delivery waits too.
+          while (this.#paused !== undefined) await this.#paused.promise;
+        }
         if (delivery === undefined) {
           const next = await iterator.next();
           if (next.done) break;
