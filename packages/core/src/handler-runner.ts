@@ -13,6 +13,8 @@ import type { Telemetry } from './telemetry.js';
 
 /** Deliveries taken with `poll()` in a row before the runner lets other microtasks run. */
 const YIELD_EVERY = 64;
+/** Deliveries taken with `poll()` in a row before the runner lets the event loop turn. */
+const TURN_EVERY = 1024;
 
 /**
  * Handles one message. Return (or resolve) to ack; throw to retry with backoff; throw `Reject` (or
@@ -191,16 +193,25 @@ export class HandlerRunner<T> implements HandlerSubscription {
         if (this.#paused !== undefined) await this.#paused.promise;
         // A delivery already buffered is taken without a promise; otherwise wait for one.
         let delivery = subscription.poll?.();
-        if (delivery !== undefined && ++polled === YIELD_EVERY) {
+        if (delivery !== undefined && ++polled % YIELD_EVERY === 0) {
           // A long run of buffered deliveries with synchronous handlers never leaves this loop:
           // let waiting microtasks run now and then (the transport's fetch loop, woken by the
-          // acks so far, can send its next read while the rest of the batch is handled).
-          polled = 0;
-          await undefined;
+          // acks so far, can send its next read while the rest of the batch is handled), and
+          // now and then the event loop itself, so sockets are read (a Pub/Sub buffer of many
+          // thousands would otherwise hold the process for seconds while Redis's output buffers
+          // for its connections fill up).
+          if (polled >= TURN_EVERY) {
+            polled = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          } else {
+            await undefined;
+          }
           // Paused meanwhile: this delivery waits too.
           while (this.#paused !== undefined) await this.#paused.promise;
         }
         if (delivery === undefined) {
+          // Nothing buffered: the wait below lets the event loop turn.
+          polled = 0;
           const next = await iterator.next();
           if (next.done) break;
           delivery = next.value;

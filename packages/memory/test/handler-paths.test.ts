@@ -147,6 +147,34 @@ describe('handler runtime on buffered deliveries (the poll and plain paths)', ()
   });
 });
 
+describe('fairness of the buffered path', () => {
+  it('lets the event loop turn while a large buffer is handled by a synchronous handler', async () => {
+    const transport = new MemoryTransport();
+    const broker = new Broker({ transport, logger: silentLogger });
+    const s = subject();
+    const total = 5_000;
+    await broker.publishMany(
+      s,
+      Array.from({ length: total }, (_, i) => ({ body: i })),
+    );
+    let handled = 0;
+    let handledWhenTimerRan: number | undefined;
+    await broker.subscribe(
+      s,
+      () => {
+        if (handled === 0) setImmediate(() => (handledWhenTimerRan = handled));
+        handled++;
+      },
+      { prefetch: total, concurrency: 64, startFrom: 'beginning' },
+    );
+    await until(() => handled === total);
+    // The immediate ran in the middle of the backlog, not after it.
+    expect(handledWhenTimerRan).toBeDefined();
+    expect(handledWhenTimerRan as number).toBeLessThan(total);
+    await broker.stop();
+  });
+});
+
 describe('AsyncQueue.poll', () => {
   it('takes buffered items in order, shares the order with next(), and returns undefined when empty', async () => {
     const queue = new AsyncQueue<string>();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AsyncQueue,
+  type DeliveryInit,
   GuardedDelivery,
   Header,
   type Logger,
@@ -462,29 +463,37 @@ export class StreamsSubscription implements Subscription {
       return;
     }
     const key = decoded.headers[Header.partitionKey];
+    const held = this.#held(reader, entryId, decoded.deliveriesBefore, key, {
+      id: decoded.id,
+      subject: this.subject,
+      payload: decoded.payload,
+      headers: decoded.headers,
+      deliveryCount,
+    });
+    reader.held.set(entryId, held);
+    this.#heldCount++;
+    this.#offer(held);
+  }
+
+  /** A Held entry and its delivery, whose settle token is the Held itself. */
+  #held(
+    reader: StreamReader,
+    entryId: string,
+    deliveriesBefore: number,
+    key: string | undefined,
+    init: DeliveryInit,
+  ): Held {
     const held: Held = {
       reader,
       entryId,
-      deliveriesBefore: decoded.deliveriesBefore,
+      deliveriesBefore,
       key,
       offered: false,
       done: false,
       delivery: undefined as unknown as GuardedDelivery,
     };
-    held.delivery = new GuardedDelivery(
-      {
-        id: decoded.id,
-        subject: this.subject,
-        payload: decoded.payload,
-        headers: decoded.headers,
-        deliveryCount,
-      },
-      this.#settleHeld,
-      held,
-    );
-    reader.held.set(entryId, held);
-    this.#heldCount++;
-    this.#offer(held);
+    held.delivery = new GuardedDelivery(init, this.#settleHeld, held);
+    return held;
   }
 
   /** Hands a delivery to the application, or (ordered mode) parks it behind its key. */
@@ -614,26 +623,13 @@ export class StreamsSubscription implements Subscription {
       nextCount - held.deliveriesBefore,
       'JUSTID',
     );
-    const again: Held = {
-      reader,
-      entryId,
-      deliveriesBefore: held.deliveriesBefore,
-      key: held.key,
-      offered: false,
-      done: false,
-      delivery: undefined as unknown as GuardedDelivery,
-    };
-    again.delivery = new GuardedDelivery(
-      {
-        id: delivery.id,
-        subject: delivery.subject,
-        payload: delivery.payload,
-        headers: delivery.headers,
-        deliveryCount: nextCount,
-      },
-      this.#settleHeld,
-      again,
-    );
+    const again = this.#held(reader, entryId, held.deliveriesBefore, held.key, {
+      id: delivery.id,
+      subject: delivery.subject,
+      payload: delivery.payload,
+      headers: delivery.headers,
+      deliveryCount: nextCount,
+    });
     held.done = true;
     // Takes the place of `held` (already counted).
     reader.held.set(entryId, again);
