@@ -810,17 +810,26 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
     for (;;) {
       const delivery = raw.poll();
       if (delivery === undefined) return undefined;
-      let body: T;
-      try {
-        body = this.#codecs.decode(delivery.payload, delivery.headers) as T;
-      } catch (error) {
-        const deadLettering = this.#deadLetterUndecodable(delivery, error);
-        this.#deadLettering.add(deadLettering);
-        void deadLettering.finally(() => this.#deadLettering.delete(deadLettering));
-        continue;
-      }
-      return new DecodedDelivery<T>(delivery, body);
+      const decoded = this.#decode(delivery);
+      if (decoded instanceof DecodedDelivery) return decoded;
     }
+  }
+
+  /**
+   * The delivery with its body decoded, or, when it cannot be decoded, the promise of its dead
+   * letter (which `close()` waits for).
+   */
+  #decode(delivery: RawDelivery): DecodedDelivery<T> | Promise<void> {
+    let body: T;
+    try {
+      body = this.#codecs.decode(delivery.payload, delivery.headers) as T;
+    } catch (error) {
+      const deadLettering = this.#deadLetterUndecodable(delivery, error);
+      this.#deadLettering.add(deadLettering);
+      void deadLettering.finally(() => this.#deadLettering.delete(deadLettering));
+      return deadLettering;
+    }
+    return new DecodedDelivery<T>(delivery, body);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<T>> {
@@ -830,15 +839,9 @@ class DecodingSubscription<T> implements Subscription<Delivery<T>> {
       for (;;) {
         const result = await raw.next();
         if (result.done === true) return { done: true, value: undefined };
-        const delivery = result.value;
-        let body: T;
-        try {
-          body = this.#codecs.decode(delivery.payload, delivery.headers) as T;
-        } catch (error) {
-          await this.#deadLetterUndecodable(delivery, error);
-          continue;
-        }
-        return { done: false, value: new DecodedDelivery<T>(delivery, body) };
+        const decoded = this.#decode(result.value);
+        if (decoded instanceof DecodedDelivery) return { done: false, value: decoded };
+        await decoded;
       }
     };
     return {

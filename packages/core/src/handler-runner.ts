@@ -338,12 +338,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
       failed = true;
       failure = error;
     }
-    if (failed) {
-      this.#failed += accepted.length;
-      this.#lastError = failure instanceof Error ? failure.message : String(failure);
-    } else {
-      this.#handled += accepted.length;
-    }
+    this.#record(failed, failure, accepted.length);
     await Promise.all(
       accepted.map((delivery) => this.#settle(delivery, this.#decide(delivery, failed, failure))),
     );
@@ -396,12 +391,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
   /** A plain handler finished: count it, free its slot, settle the delivery. */
   #plainDone(delivery: Delivery<T>, ctx: HandlerContext<T>, failed: boolean, failure: unknown): void {
     this.#contexts.delete(ctx);
-    if (failed) {
-      this.#failed++;
-      this.#lastError = failure instanceof Error ? failure.message : String(failure);
-    } else {
-      this.#handled++;
-    }
+    this.#record(failed, failure);
     let decision: NackOptions | 'ack' = 'ack';
     try {
       decision = this.#decide(delivery, failed, failure);
@@ -454,12 +444,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
           failed ? failure : undefined,
         );
       }
-      if (failed) {
-        this.#failed++;
-        this.#lastError = failure instanceof Error ? failure.message : String(failure);
-      } else {
-        this.#handled++;
-      }
+      this.#record(failed, failure);
       const decision = this.#decide(delivery, failed, failure);
       const reply = this.#settings.reply;
       if (reply !== undefined && delivery.headers['x-relaybus-reply-to'] !== undefined) {
@@ -494,6 +479,16 @@ export class HandlerRunner<T> implements HandlerSubscription {
     }
   }
 
+  /** Counts `count` handled (or failed) deliveries for `stats()`. */
+  #record(failed: boolean, failure: unknown, count = 1): void {
+    if (failed) {
+      this.#failed += count;
+      this.#lastError = failure instanceof Error ? failure.message : String(failure);
+    } else {
+      this.#handled += count;
+    }
+  }
+
   /** How a delivery is settled after its handler ran: ack, or the retry policy's nack (logged once). */
   #decide(delivery: Delivery<T>, failed: boolean, failure: unknown): NackOptions | 'ack' {
     return failed ? this.#nackFor(delivery, failure, !delivery.settled) : 'ack';
@@ -501,8 +496,8 @@ export class HandlerRunner<T> implements HandlerSubscription {
 
   /**
    * Settles a delivery; resolves (and calls `then`) once the transport recorded it. Never rejects:
-   * a failure is logged and the delivery comes back. Not async, and its callbacks keep the id and subject
-   * only, so the delivery and its body are not kept alive for the settlement's round trip.
+   * a failure is logged and the delivery comes back. Not async, and its callbacks keep the id and
+   * subject only, so the delivery and its body are not kept alive for the settlement's round trip.
    */
   #settle(delivery: Delivery<T>, settlement: NackOptions | 'ack', then?: () => void): Promise<void> {
     const { telemetry, logger } = this.#settings;

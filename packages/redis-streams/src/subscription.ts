@@ -117,8 +117,6 @@ export class StreamsSubscription implements Subscription {
   readonly #logger: Logger;
   readonly #queue = new AsyncQueue<RawDelivery>();
   readonly #readers: StreamReader[];
-  /** Entries held across the readers (the sum of their `held` sizes). */
-  #heldCount = 0;
   /** Ordered mode: keys with a delivery out, and deliveries waiting for their key. */
   readonly #busyKeys = new Set<string>();
   readonly #parked = new Map<string, Held[]>();
@@ -172,7 +170,9 @@ export class StreamsSubscription implements Subscription {
 
   /** Deliveries fetched and not yet settled (buffered, parked or with the application). */
   get heldCount(): number {
-    return this.#heldCount;
+    let count = 0;
+    for (const reader of this.#readers) count += reader.held.size;
+    return count;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RawDelivery> {
@@ -395,8 +395,9 @@ export class StreamsSubscription implements Subscription {
     const threshold = Math.max(1, Math.floor(most / 2));
     for (;;) {
       if (this.#closed) return 0;
-      const free = this.#settings.prefetch - (this.#heldCount - this.#acking) - this.#reserved;
-      if (free >= threshold || (free > 0 && this.#heldCount === 0)) {
+      const held = this.heldCount;
+      const free = this.#settings.prefetch - (held - this.#acking) - this.#reserved;
+      if (free >= threshold || (free > 0 && held === 0)) {
         const count = Math.min(free, most);
         this.#reserved += count;
         return count;
@@ -463,20 +464,21 @@ export class StreamsSubscription implements Subscription {
       return;
     }
     const key = decoded.headers[Header.partitionKey];
-    const held = this.#held(reader, entryId, decoded.deliveriesBefore, key, {
+    const held = this.#hold(reader, entryId, decoded.deliveriesBefore, key, {
       id: decoded.id,
       subject: this.subject,
       payload: decoded.payload,
       headers: decoded.headers,
       deliveryCount,
     });
-    reader.held.set(entryId, held);
-    this.#heldCount++;
     this.#offer(held);
   }
 
-  /** A Held entry and its delivery, whose settle token is the Held itself. */
-  #held(
+  /**
+   * Holds an entry: a Held and its delivery (whose settle token is the Held), recorded under the
+   * entry id in place of any earlier Held of it.
+   */
+  #hold(
     reader: StreamReader,
     entryId: string,
     deliveriesBefore: number,
@@ -493,6 +495,7 @@ export class StreamsSubscription implements Subscription {
       delivery: undefined as unknown as GuardedDelivery,
     };
     held.delivery = new GuardedDelivery(init, this.#settleHeld, held);
+    reader.held.set(entryId, held);
     return held;
   }
 
@@ -514,10 +517,8 @@ export class StreamsSubscription implements Subscription {
   #forget(held: Held): void {
     if (held.done) return;
     held.done = true;
-    if (held.reader.held.get(held.entryId) === held) {
-      held.reader.held.delete(held.entryId);
-      this.#heldCount--;
-    }
+    // A redelivery in place may have taken its entry id already.
+    if (held.reader.held.get(held.entryId) === held) held.reader.held.delete(held.entryId);
     if (this.#ordered && held.key !== undefined && this.#busyKeys.has(held.key)) {
       this.#busyKeys.delete(held.key);
       const parked = this.#parked.get(held.key);
@@ -623,16 +624,14 @@ export class StreamsSubscription implements Subscription {
       nextCount - held.deliveriesBefore,
       'JUSTID',
     );
-    const again = this.#held(reader, entryId, held.deliveriesBefore, held.key, {
+    held.done = true;
+    const again = this.#hold(reader, entryId, held.deliveriesBefore, held.key, {
       id: delivery.id,
       subject: delivery.subject,
       payload: delivery.payload,
       headers: delivery.headers,
       deliveryCount: nextCount,
     });
-    held.done = true;
-    // Takes the place of `held` (already counted).
-    reader.held.set(entryId, again);
     // The key stays busy: the new delivery goes out ahead of everything parked behind it.
     again.offered = this.#queue.push(again.delivery);
   }
@@ -716,7 +715,7 @@ export class StreamsSubscription implements Subscription {
 
   /** Reserves what fits under the prefetch now, without waiting. */
   async #reserveNow(): Promise<number> {
-    const free = this.#settings.prefetch - (this.#heldCount - this.#acking) - this.#reserved;
+    const free = this.#settings.prefetch - (this.heldCount - this.#acking) - this.#reserved;
     if (free <= 0 || this.#closed) return 0;
     this.#reserved += free;
     return free;
