@@ -410,7 +410,7 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
     {
       'crash-redelivery': /unsettled messages reach the next consumer/,
       'close-in-flight': /unsettled control message/,
-      'ack-removes': /unsettled control message is redelivered/,
+      'ack-removes': /unsettled control messages are redelivered/,
     },
     {
       beforeClose: async (unsettled) => {

@@ -21,31 +21,38 @@ export const ackRemoves = defineScenario({
   async run(ctx) {
     const subject = ctx.subject();
     const group = ctx.group();
-    const controlId = `control-${randomSuffix()}`;
+    // Two messages left unsettled on purpose bracket the acked ones: one published before them and
+    // one after. A transport that redelivers a closed consumer's pending messages by id (a claim
+    // scan) or by idle time (oldest first) reaches every acked message that wrongly stayed pending
+    // before it has returned both brackets, even when it does so in several passes.
+    const suffix = randomSuffix();
+    const brackets = [`control-first-${suffix}`, `control-last-${suffix}`];
+    const isBracket = (id: string) => brackets.includes(id);
     const acked = new Set<string>();
     const first = await ctx.consumer(subject, { group }, async (delivery) => {
-      if (delivery.id === controlId) return; // left unsettled on purpose
+      if (isBracket(delivery.id)) return; // left unsettled on purpose
       await delivery.ack();
       acked.add(delivery.id);
     });
+    await ctx.publisher().publish(subject, { payload: utf8('control first'), id: brackets[0] });
     const results = await ctx.publisher().publishMany(
       subject,
       Array.from({ length: 10 }, (_, i) => ({ payload: utf8(`acked ${i}`) })),
     );
-    await ctx.publisher().publish(subject, { payload: utf8('control'), id: controlId });
+    await ctx.publisher().publish(subject, { payload: utf8('control last'), id: brackets[1] });
     await ctx.until(
-      () => acked.size === results.length && first.has(controlId),
+      () => acked.size === results.length && brackets.every((id) => first.has(id)),
       () =>
-        `the first consumer acked ${results.length} messages (${acked.size}) and holds the control message`,
+        `the first consumer acked ${results.length} messages (${acked.size}) and holds both control messages`,
     );
     await first.subscription.close();
 
     const second = await ctx.consumer(subject, { group });
-    // The unsettled control message comes back once the transport gives up on the closed consumer;
-    // acked messages that wrongly stayed pending would come back in the same pass.
+    // The unsettled control messages come back once the transport gives up on the closed consumer;
+    // acked messages that wrongly stayed pending would come back by then too.
     await ctx.until(
-      () => second.has(controlId),
-      'the unsettled control message is redelivered to the new consumer',
+      () => brackets.every((id) => second.has(id)),
+      'both unsettled control messages are redelivered to the new consumer',
       ctx.redeliveryTimeoutMs,
     );
     await flushWithMarker(ctx, subject, (id) => second.has(id));
