@@ -31,11 +31,18 @@ interface Batch {
  * promise resolves once the XACK carrying it was answered, or rejects with a `TransportError`.
  */
 export class AckBatcher {
-  /** Waiting batches by stream, then group. */
-  readonly #batches = new Map<string, Map<string, Batch>>();
+  /**
+   * Waiting batches, one per stream and group (a short list: a batcher serves one transport's
+   * subscriptions). A fresh array per flush, and a count instead of a set of XACKs in flight:
+   * a long-lived Map or Set that churns every few milliseconds made young objects outlive
+   * young-generation collections (docs/performance.md).
+   */
+  #batches: Batch[] = [];
   /** The batch the last ack went to: consecutive acks of one consumer skip the lookups. */
   #last: Batch | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
+  #inFlight = 0;
+  /** Woken when no XACK is in flight any more. */
+  #drained: Array<() => void> = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #pending = 0;
 
@@ -85,18 +92,19 @@ export class AckBatcher {
   /** Sends whatever waits and resolves once every XACK sent so far was answered. */
   async flush(): Promise<void> {
     this.#flushNow();
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
   #batchFor(stream: string, group: string): Batch {
     const last = this.#last;
     if (last !== undefined && last.stream === stream && last.group === group) return last;
-    let byGroup = this.#batches.get(stream);
-    if (byGroup === undefined) {
-      byGroup = new Map();
-      this.#batches.set(stream, byGroup);
+    let batch: Batch | undefined;
+    for (const waiting of this.#batches) {
+      if (waiting.stream === stream && waiting.group === group) {
+        batch = waiting;
+        break;
+      }
     }
-    let batch = byGroup.get(group);
     if (batch === undefined) {
       let resolve: () => void = () => {};
       let reject: (error: unknown) => void = () => {};
@@ -105,7 +113,7 @@ export class AckBatcher {
         reject = no;
       });
       batch = { stream, group, ids: [], listeners: undefined, tokens: undefined, done, resolve, reject };
-      byGroup.set(group, batch);
+      this.#batches.push(batch);
     }
     this.#last = batch;
     return batch;
@@ -114,7 +122,7 @@ export class AckBatcher {
   #schedule(): void {
     // While an XACK is on its way, acks gather until it is answered (or `maxSize` of them wait):
     // under load batches grow by themselves, and an idle consumer still acks on the next turn.
-    if (this.#timer !== undefined || this.#inFlight.size > 0) return;
+    if (this.#timer !== undefined || this.#inFlight > 0) return;
     this.#timer =
       this.maxDelayMs === 0
         ? setImmediate(() => this.#flushNow())
@@ -128,9 +136,8 @@ export class AckBatcher {
       this.#timer = undefined;
     }
     if (this.#pending === 0) return;
-    const batches: Batch[] = [];
-    for (const byGroup of this.#batches.values()) for (const batch of byGroup.values()) batches.push(batch);
-    this.#batches.clear();
+    const batches = this.#batches;
+    this.#batches = [];
     this.#last = undefined;
     this.#pending = 0;
     let client: RedisClient;
@@ -141,18 +148,33 @@ export class AckBatcher {
       return;
     }
     for (const batch of batches) {
-      const sent = client.xack(batch.stream, batch.group, ...batch.ids).then(
-        () => settleBatch(batch, undefined),
+      this.#inFlight++;
+      client.xack(batch.stream, batch.group, ...batch.ids).then(
+        () => this.#answered(batch, undefined),
         (error: unknown) => {
           this.logger.warn({ err: error, stream: batch.stream, count: batch.ids.length }, 'XACK failed');
-          settleBatch(batch, asAckError(batch, error));
+          this.#answered(batch, asAckError(batch, error));
         },
       );
-      this.#inFlight.add(sent);
-      void sent.finally(() => {
-        this.#inFlight.delete(sent);
-        if (this.#inFlight.size === 0 && this.#pending > 0) this.#schedule();
-      });
+    }
+  }
+
+  #answered(batch: Batch, error: TransportError | undefined): void {
+    this.#inFlight--;
+    try {
+      settleBatch(batch, error);
+    } finally {
+      this.#afterAnswer();
+    }
+  }
+
+  #afterAnswer(): void {
+    if (this.#inFlight > 0) return;
+    if (this.#pending > 0) this.#schedule();
+    if (this.#drained.length > 0) {
+      const drained = this.#drained;
+      this.#drained = [];
+      for (const wake of drained) wake();
     }
   }
 }

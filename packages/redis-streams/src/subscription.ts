@@ -4,6 +4,7 @@ import {
   type DeliveryInit,
   GuardedDelivery,
   Header,
+  IdTable,
   type Logger,
   type RawDelivery,
   RelaybusError,
@@ -76,7 +77,7 @@ interface StreamReader {
   draining: boolean;
   reclaimCursor: string;
   /** Fetched, unsettled entries of this stream by entry id. */
-  readonly held: Map<string, Held>;
+  readonly held: IdTable<Held>;
   /** When the fetch loop next looks for idle entries to take over (ms since the epoch). */
   reclaimAt: number;
   promoteTimer: NodeJS.Timeout | undefined;
@@ -156,7 +157,7 @@ export class StreamsSubscription implements Subscription {
       yielding: false,
       draining: false,
       reclaimCursor: '0-0',
-      held: new Map(),
+      held: new IdTable(),
       reclaimAt: 0,
       promoteTimer: undefined,
       promoteAt: 0,

@@ -23,7 +23,7 @@ async function processed(): Promise<number> {
 }
 
 describe('CommandCoalescer', () => {
-  it('sends the commands of one tick as one pipeline, in order, each promise with its own reply', async () => {
+  it('sends the commands of one tick together, in order, each promise with its own reply', async () => {
     const coalescer = new CommandCoalescer('RPUSH');
     const key = randomSubject('coalesce');
     const replies = await Promise.all(
@@ -34,7 +34,58 @@ describe('CommandCoalescer', () => {
     expect(await client.lrange(key, 0, -1)).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`));
   });
 
-  it('rejects only the commands that failed in a pipeline', async () => {
+  it('writes the commands of one tick to a connected socket in one write, without an iovalkey pipeline', async () => {
+    const coalescer = new CommandCoalescer('rpush');
+    const key = randomSubject('corked');
+    await client.ping();
+    const socket = client.stream as unknown as {
+      _write: (...args: unknown[]) => void;
+      _writev: (...args: unknown[]) => void;
+    };
+    const calls = { write: 0, writev: [] as number[], pipelines: 0 };
+    const { _write: write, _writev: writev } = socket;
+    const pipeline = client.pipeline;
+    socket._write = function (this: unknown, ...args: unknown[]) {
+      calls.write++;
+      return write.apply(this, args);
+    };
+    socket._writev = function (this: unknown, ...args: unknown[]) {
+      calls.writev.push((args[0] as unknown[]).length);
+      return writev.apply(this, args);
+    };
+    client.pipeline = function (this: Redis, ...args: Parameters<Redis['pipeline']>) {
+      calls.pipelines++;
+      return pipeline.apply(this, args);
+    };
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => coalescer.send(client, key, [key, `v${i}`])),
+      );
+      expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      socket._write = write;
+      socket._writev = writev;
+      client.pipeline = pipeline;
+    }
+    expect(calls).toEqual({ write: 0, writev: [20], pipelines: 0 });
+  });
+
+  it('queues the commands of one tick on a client that is not connected yet, in order', async () => {
+    const lazy = new Redis(server.url, { lazyConnect: true });
+    try {
+      const coalescer = new CommandCoalescer('rpush');
+      const key = randomSubject('lazy');
+      expect(lazy.status).toBe('wait');
+      const replies = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => coalescer.send(lazy, key, [key, `v${i}`])),
+      );
+      expect(replies).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      lazy.disconnect();
+    }
+  });
+
+  it('rejects only the commands of a tick that failed', async () => {
     const coalescer = new CommandCoalescer('incr');
     const good = randomSubject('good');
     const bad = randomSubject('bad');
