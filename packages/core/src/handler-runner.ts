@@ -1,5 +1,6 @@
 import type { Delivery, NackOptions, Subscription } from './contract.js';
 import { Reject } from './errors.js';
+import { SlotList } from './id-table.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   type ConsumeContext,
@@ -91,8 +92,12 @@ export class HandlerRunner<T> implements HandlerSubscription {
   #unsettled = 0;
   #slotFreed: (() => void) | undefined;
   #drained: (() => void) | undefined;
-  /** Contexts of running handlers, so a stop past its deadline can abort their signals. */
-  readonly #contexts = new Set<HandlerContext<T>>();
+  /**
+   * Contexts of running handlers, so a stop past its deadline can abort their signals. Not a Set:
+   * one that gains and loses an entry per message made short-lived objects survive
+   * young-generation GCs (see IdTable).
+   */
+  readonly #contexts = new SlotList<HandlerContext<T>>();
   #stopReason: unknown;
   #closing: Promise<void> | undefined;
   #paused: { promise: Promise<void>; resume: () => void } | undefined;
@@ -172,7 +177,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
     clearTimeout(timer);
     if (outcome === 'deadline') {
       this.#stopReason = new Error('the broker is stopping');
-      for (const ctx of this.#contexts) ctx.abort(this.#stopReason);
+      for (const ctx of this.#contexts.values()) ctx.abort(this.#stopReason);
       this.#settings.logger.warn(
         { inFlight: this.#active, deadlineMs },
         'handlers still running at the stop deadline; their deliveries stay unsettled and will be redelivered',
@@ -607,6 +612,8 @@ class HandlerContext<T> implements ConsumeContext<T> {
   readonly subscription: SubscriptionControl;
   /** What the handler returned (the reply of a request). */
   result: unknown;
+  /** Where the runner's list of running handlers keeps it (-1: not listed). */
+  slot = -1;
   #controller: AbortController | undefined;
   #state: Map<string, unknown> | undefined;
   /** Set when the context was made after a stop deadline passed: its signal starts aborted. */

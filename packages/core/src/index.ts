@@ -65,7 +65,7 @@ export type {
 } from './handler-runner.js';
 export { checkHeaders, Header, type Headers, RESERVED_HEADER_PREFIX, setHeader } from './headers.js';
 export { newConsumerName, newMessageId } from './id.js';
-export { IdTable } from './id-table.js';
+export { IdTable, SlotList, type Slotted } from './id-table.js';
 export { defaultLogger, type LogFn, type Logger, silentLogger } from './logger.js';
 export type {
   ConsumeContext,

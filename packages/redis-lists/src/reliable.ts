@@ -5,6 +5,7 @@ import {
   newMessageId,
   type RawDelivery,
   type Settlement,
+  SlotList,
   type Subscription,
   TransportError,
 } from '@relaybus/core';
@@ -24,6 +25,8 @@ interface Held {
   readonly value: Buffer;
   readonly entry: Entry;
   readonly delivery: GuardedDelivery;
+  /** Its place in the subscription's held list (-1: not held). */
+  slot: number;
 }
 
 /** A fetched value on its way to becoming a delivery. */
@@ -54,7 +57,7 @@ export class ReliableSubscription implements Subscription {
   readonly #context: SubscriptionContext;
   readonly #logger: Logger;
   readonly #queue = new AsyncQueue<RawDelivery>();
-  readonly #held = new Map<RawDelivery, Held>();
+  readonly #held = new SlotList<Held>();
   readonly #heartbeat: Heartbeat;
   readonly #processing: string;
   readonly #acks: AckBatcher;
@@ -182,7 +185,9 @@ export class ReliableSubscription implements Subscription {
         );
       }
     }
-    for (const delivery of unseen) this.#held.delete(delivery);
+    for (const held of this.#held.values()) {
+      if (unseen.has(held.delivery)) this.#held.delete(held);
+    }
     await heartbeatStopped;
     if (this.#registered) await this.#leave();
     this.#context.onClose(this);
@@ -339,10 +344,10 @@ export class ReliableSubscription implements Subscription {
       },
       (settlement) => this.#settle(held, settlement),
     );
-    const held: Held = { value, entry, delivery };
+    const held: Held = { value, entry, delivery, slot: -1 };
     // Closed meanwhile: not held, so close() returns it to the queue with the other unseen ones.
     if (this.#closed) return;
-    this.#held.set(delivery, held);
+    this.#held.add(held);
     this.#queue.push(delivery);
   }
 
@@ -497,7 +502,7 @@ export class ReliableSubscription implements Subscription {
   }
 
   #release(held: Held): void {
-    if (!this.#held.delete(held.delivery)) return;
+    if (!this.#held.delete(held)) return;
     this.#capacityWaiter?.();
     if (this.#closed && this.#closing !== undefined && this.#held.size === 0) {
       // The last delivery a closed subscription held is settled: leave now rather than at expiry.
