@@ -1,6 +1,5 @@
 import type { Delivery, NackOptions, Subscription } from './contract.js';
 import { Reject } from './errors.js';
-import { SlotList } from './id-table.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   type ConsumeContext,
@@ -10,6 +9,7 @@ import {
 } from './middleware.js';
 import { type RetryPolicy, retryDelayMs } from './retry.js';
 import { type StandardSchemaV1, validateWithSchema } from './schema.js';
+import { SlotList } from './slot-list.js';
 import type { Telemetry } from './telemetry.js';
 
 /** Deliveries taken with `poll()` in a row before the runner lets other microtasks run. */
@@ -95,7 +95,7 @@ export class HandlerRunner<T> implements HandlerSubscription {
   /**
    * Contexts of running handlers, so a stop past its deadline can abort their signals. Not a Set:
    * one that gains and loses an entry per message made short-lived objects survive
-   * young-generation GCs (see IdTable).
+   * young-generation GCs (see SlotList).
    */
   readonly #contexts = new SlotList<HandlerContext<T>>();
   #stopReason: unknown;

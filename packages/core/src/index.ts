@@ -65,7 +65,6 @@ export type {
 } from './handler-runner.js';
 export { checkHeaders, Header, type Headers, RESERVED_HEADER_PREFIX, setHeader } from './headers.js';
 export { newConsumerName, newMessageId } from './id.js';
-export { IdTable, SlotList, type Slotted } from './id-table.js';
 export { defaultLogger, type LogFn, type Logger, silentLogger } from './logger.js';
 export type {
   ConsumeContext,
@@ -110,4 +109,5 @@ export {
   validateWithSchema,
 } from './schema.js';
 export { type HandleSignalsOptions, handleSignals } from './signals.js';
+export { SlotList, type Slotted } from './slot-list.js';
 export { Telemetry, type TelemetryOptions } from './telemetry.js';

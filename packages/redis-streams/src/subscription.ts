@@ -4,11 +4,11 @@ import {
   type DeliveryInit,
   GuardedDelivery,
   Header,
-  IdTable,
   type Logger,
   type RawDelivery,
   RelaybusError,
   type Settlement,
+  SlotList,
   type Subscription,
   TransportError,
 } from '@relaybus/core';
@@ -59,6 +59,8 @@ interface Held {
   offered: boolean;
   /** Set when the entry was settled, released or lost: it no longer counts against prefetch. */
   done: boolean;
+  /** Its place in the reader's held list (-1: not held). */
+  slot: number;
 }
 
 /** The state of one stream (the subject's, or one partition's) within a subscription. */
@@ -77,7 +79,7 @@ interface StreamReader {
   draining: boolean;
   reclaimCursor: string;
   /** Fetched, unsettled entries of this stream by entry id. */
-  readonly held: IdTable<Held>;
+  readonly held: SlotList<Held>;
   /** When the fetch loop next looks for idle entries to take over (ms since the epoch). */
   reclaimAt: number;
   promoteTimer: NodeJS.Timeout | undefined;
@@ -157,7 +159,7 @@ export class StreamsSubscription implements Subscription {
       yielding: false,
       draining: false,
       reclaimCursor: '0-0',
-      held: new IdTable(),
+      held: new SlotList(),
       reclaimAt: 0,
       promoteTimer: undefined,
       promoteAt: 0,
@@ -434,7 +436,11 @@ export class StreamsSubscription implements Subscription {
     });
   }
 
-  /** Turns a fetched entry into a delivery (or a dead letter when past maxDeliveries). */
+  /**
+   * Turns a fetched entry into a delivery (or a dead letter when past maxDeliveries). The caller
+   * makes sure the entry is not held already: entries read with `>` never are (they were never
+   * delivered), reclaimed ones are checked.
+   */
   #accept(
     reader: StreamReader,
     entryId: string,
@@ -442,7 +448,6 @@ export class StreamsSubscription implements Subscription {
     deliveryCount: number,
     decodedAlready?: ReturnType<typeof decodeEntry>,
   ): void {
-    if (reader.held.has(entryId)) return;
     const decoded = decodedAlready ?? decodeEntry(fields, entryId);
     if (decoded.forGroup !== undefined && decoded.forGroup !== this.group) {
       // Another group's requeued copy: this group had the original already.
@@ -493,10 +498,11 @@ export class StreamsSubscription implements Subscription {
       key,
       offered: false,
       done: false,
+      slot: -1,
       delivery: undefined as unknown as GuardedDelivery,
     };
     held.delivery = new GuardedDelivery(init, this.#settleHeld, held);
-    reader.held.set(entryId, held);
+    reader.held.add(held);
     return held;
   }
 
@@ -519,7 +525,7 @@ export class StreamsSubscription implements Subscription {
     if (held.done) return;
     held.done = true;
     // A redelivery in place may have taken its entry id already.
-    if (held.reader.held.get(held.entryId) === held) held.reader.held.delete(held.entryId);
+    held.reader.held.delete(held);
     if (this.#ordered && held.key !== undefined && this.#busyKeys.has(held.key)) {
       this.#busyKeys.delete(held.key);
       const parked = this.#parked.get(held.key);
@@ -757,8 +763,10 @@ export class StreamsSubscription implements Subscription {
       this.#logger.debug({ stream: reader.keys.stream, count: claimed.length }, 'reclaimed idle entries');
     }
     // The caller's reservation covers these; close() returns any that were not handed out.
+    const heldIds = new Set(claimed.length > 0 ? reader.held.values().map((held) => held.entryId) : []);
     for (const [rawId, fields, deliveryCount] of claimed) {
-      this.#accept(reader, rawId.toString(), fields, Number(deliveryCount));
+      const entryId = rawId.toString();
+      if (!heldIds.has(entryId)) this.#accept(reader, entryId, fields, Number(deliveryCount));
     }
     return claimed.length;
   }
