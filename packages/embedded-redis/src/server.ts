@@ -8,6 +8,7 @@ import { globMatch } from './glob.js';
 import { ProtocolError, RequestParser } from './resp/parser.js';
 import { type ReplyValue, TreeWriter } from './resp/tree.js';
 import { RespWriter } from './resp/writer.js';
+import { adoptSocket } from './socket-reader.js';
 import {
   type AccessControl,
   type Block,
@@ -555,7 +556,8 @@ export class EmbeddedServer implements ServerCore {
   listen(port: number, host: string): Promise<number> {
     this.config.set('port', String(port));
     this.config.set('bind', host);
-    const tcp = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // Accepted paused: #accept hands the connection to a socket that reads into our own slabs.
+    const tcp = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     this.#tcp = tcp;
     this.#expireTimer = setInterval(() => this.#cron(), ACTIVE_EXPIRE_INTERVAL_MS);
     this.#expireTimer.unref();
@@ -682,16 +684,12 @@ export class EmbeddedServer implements ServerCore {
 
   // ---- connections ----
 
-  #accept(socket: Socket): void {
+  #accept(accepted: Socket): void {
     const id = this.#nextId++;
-    const conn = new Connection(this, id, socket, this.acl.defaultAuthenticated());
-    conn.parser.authRequired = !conn.authenticated;
-    const maxBulk = Number(this.config.get('proto-max-bulk-len'));
-    if (maxBulk > 0) conn.parser.maxBulkLen = maxBulk;
-    this.#connections.set(id, conn);
-    this.stats.connectionsReceived++;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    let conn: Connection | undefined;
+    const socket = adoptSocket(accepted, (chunk: Buffer) => {
+      // Reads start on a later turn than this one, which assigns conn.
+      if (conn === undefined) return;
       this.stats.netInputBytes += chunk.length;
       conn.parser.push(chunk);
       this.#processInput(conn);
@@ -699,10 +697,17 @@ export class EmbeddedServer implements ServerCore {
       this.#flush(conn);
       this.#flushDirty();
     });
+    conn = new Connection(this, id, socket, this.acl.defaultAuthenticated());
+    conn.parser.authRequired = !conn.authenticated;
+    const maxBulk = Number(this.config.get('proto-max-bulk-len'));
+    if (maxBulk > 0) conn.parser.maxBulkLen = maxBulk;
+    this.#connections.set(id, conn);
+    this.stats.connectionsReceived++;
+    socket.setNoDelay(true);
     socket.on('error', () => {
       socket.destroy();
     });
-    socket.on('close', () => this.#closed(conn));
+    socket.on('close', () => this.#closed(conn as Connection));
   }
 
   #closed(conn: Connection): void {
